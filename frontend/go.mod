@@ -1,0 +1,3 @@
+module github.com/assetlab/assetlab/frontend
+
+go 1.26.8

@@ -1,0 +1,179 @@
+// Package api is AssetLab's HTTP API: uploads, watch URLs, status, the library,
+// the local backend's signed files, health checks and the built web UI.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/assetlab/assetlab/server/storage"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/cors"
+)
+
+// Options configures the API.
+type Options struct {
+	// Raw holds the originals; Videos the documents, renditions and jobs.
+	Raw, Videos storage.Store
+	// Local lists the local-backend stores whose signed URLs this server serves
+	// under /files/{name}/.
+	Local []*storage.Local
+	// AdminToken guards uploads and the library.
+	AdminToken string
+	// CORSOrigins lists the allowed browser origins ("*" for any).
+	CORSOrigins []string
+	// PublicURL, if set, is the base of the local backend's URLs; otherwise the
+	// request's own scheme and host are used.
+	PublicURL string
+	// URLTTL is the lifetime of presigned URLs.
+	URLTTL time.Duration
+	// MaxUploadBytes caps an uploaded file.
+	MaxUploadBytes int64
+	// Frontend is the built web UI; nil serves none.
+	Frontend fs.FS
+	// OnUpload, if set, is called with the ID of each stored upload (it wakes the
+	// in-process worker).
+	OnUpload func(id string)
+	Log      *slog.Logger
+}
+
+// API serves the HTTP API.
+type API struct {
+	Options
+	log       *slog.Logger
+	tokenHash [32]byte
+}
+
+// New makes the API.
+func New(o Options) *API {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.URLTTL <= 0 {
+		o.URLTTL = time.Hour
+	}
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = 1 << 30
+	}
+	return &API{Options: o, log: o.Log, tokenHash: sha256.Sum256([]byte(o.AdminToken))}
+}
+
+// Handler returns the root handler.
+func (a *API) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.RealIP, a.logRequests, middleware.Recoverer)
+	r.Use(cors.Handler(cors.Options{
+		AllowedOrigins: a.CORSOrigins,
+		AllowedMethods: []string{"GET", "HEAD", "POST", "DELETE", "OPTIONS"},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "Range"},
+		ExposedHeaders: []string{"Content-Length", "Content-Range"},
+		MaxAge:         600,
+	}))
+
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", a.handle(a.ready))
+
+	r.Route("/api", func(r chi.Router) {
+		r.With(a.requireToken).Post("/upload", a.handle(a.upload))
+		r.Mount("/video", a.seedRoutes())
+		r.Mount("/videos", a.videoRoutes())
+		r.NotFound(a.handle(func(w http.ResponseWriter, r *http.Request) error {
+			return errorf(http.StatusNotFound, "no such endpoint")
+		}))
+		r.MethodNotAllowed(a.handle(func(w http.ResponseWriter, r *http.Request) error {
+			return errorf(http.StatusMethodNotAllowed, "method not allowed")
+		}))
+	})
+	for _, l := range a.Local {
+		l := l
+		r.Get("/files/"+l.Name()+"/*", func(w http.ResponseWriter, r *http.Request) {
+			l.ServeSigned(w, r, chi.URLParam(r, "*"))
+		})
+	}
+	if a.Frontend != nil {
+		r.NotFound(spa(a.Frontend))
+	}
+	return r
+}
+
+// seedRoutes keeps the original API's contract exactly.
+func (a *API) seedRoutes() http.Handler {
+	r := chi.NewRouter()
+	r.Get("/{id}", a.handle(a.originalURL))
+	r.Get("/{id}/status", a.handle(a.status))
+	r.Get("/{id}/{quality}", a.handle(a.renditionURL))
+	r.HandleFunc("/*", a.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusBadRequest, "malformed video path")
+	}))
+	return r
+}
+
+func (a *API) videoRoutes() http.Handler {
+	r := chi.NewRouter()
+	r.With(a.requireToken).Get("/", a.handle(a.list))
+	r.Get("/{id}", a.handle(a.details))
+	r.With(a.requireToken).Delete("/{id}", a.handle(a.remove))
+	r.HandleFunc("/*", a.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusBadRequest, "malformed video path")
+	}))
+	return r
+}
+
+// requireToken checks "Authorization: Bearer <token>" in constant time.
+func (a *API) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		scheme, token, _ := strings.Cut(auth, " ")
+		given := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		ok := strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare(given[:], a.tokenHash[:]) == 1
+		if !ok || a.AdminToken == "" {
+			msg := "missing bearer token"
+			if auth != "" {
+				msg = "invalid token"
+			}
+			a.writeError(w, r, errorf(http.StatusUnauthorized, msg))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *API) ready(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	for _, s := range []storage.Store{a.Raw, a.Videos} {
+		if err := s.Ping(ctx); err != nil {
+			return &Error{Status: http.StatusServiceUnavailable, Msg: "storage is unreachable", Err: err}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+// logRequests logs each request once it is answered.
+func (a *API) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		if r.URL.Path == "/healthz" || strings.HasPrefix(r.URL.Path, "/assets/") {
+			return
+		}
+		a.log.Debug("request",
+			slog.String("request_id", middleware.GetReqID(r.Context())),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), // never the query: it may hold a signature
+			slog.Int("status", ww.Status()),
+			slog.Int("bytes", ww.BytesWritten()),
+			slog.Duration("took", time.Since(start)))
+	})
+}

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/assetlab/assetlab/server/storage"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// Error is an error with the HTTP status and message a client should see.
+type Error struct {
+	Status int
+	Msg    string
+	Err    error // the cause, logged but not shown
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func errorf(status int, msg string) *Error { return &Error{Status: status, Msg: msg} }
+
+// handlerFunc is an HTTP handler that returns its error for writeError to answer.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (a *API) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.writeError(w, r, err)
+		}
+	}
+}
+
+// writeError is the one place errors become HTTP answers: a JSON body
+// {"error": "..."} with the status the error carries. Storage that cannot be
+// reached is a 503; anything unexpected is a 500, logged once.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, storage.ErrUnavailable):
+		e = &Error{Status: http.StatusServiceUnavailable, Msg: "storage is unavailable, try again shortly", Err: err}
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		e = &Error{Status: 499, Msg: "client closed request", Err: err}
+	default:
+		e = &Error{Status: http.StatusInternalServerError, Msg: "internal error", Err: err}
+	}
+	log := a.log.With(slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", e.Status))
+	if e.Status >= 500 {
+		log.Error("request failed", slog.Any("err", err))
+	} else if e.Err != nil {
+		log.Info("request refused", slog.Any("err", err))
+	}
+	if e.Status == 499 {
+		return // nobody to answer
+	}
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="assetlab"`)
+	}
+	writeJSON(w, e.Status, map[string]string{"error": e.Msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}

@@ -1,0 +1,325 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/assetlab/assetlab/server/jobs"
+	"github.com/assetlab/assetlab/server/storage"
+	"github.com/assetlab/assetlab/server/video"
+	"github.com/go-chi/chi/v5"
+)
+
+// videoID returns the validated {id} of the route.
+func videoID(r *http.Request) (string, error) {
+	id := chi.URLParam(r, "id")
+	if !video.ValidID(id) {
+		return "", errorf(http.StatusBadRequest, "malformed video id: expected a UUID")
+	}
+	return id, nil
+}
+
+// loadMeta reads a video's metadata; an unknown video is a 404.
+func (a *API) loadMeta(ctx context.Context, id string) (video.Meta, error) {
+	var m video.Meta
+	b, err := storage.ReadAll(ctx, a.Videos, video.MetaKey(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return m, errorf(http.StatusNotFound, "video not found")
+	}
+	if err != nil {
+		return m, err
+	}
+	return m, json.Unmarshal(b, &m)
+}
+
+// presign returns an absolute presigned URL for key.
+func (a *API) presign(r *http.Request, s storage.Store, key string) (string, error) {
+	u, err := s.PresignGet(r.Context(), key, a.URLTTL)
+	if err != nil {
+		return "", err
+	}
+	if strings.HasPrefix(u, "/") {
+		u = a.baseURL(r) + u
+	}
+	return u, nil
+}
+
+// baseURL is the server's own address as the client reached it.
+func (a *API) baseURL(r *http.Request) string {
+	if a.PublicURL != "" {
+		return a.PublicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host
+}
+
+// originalURL: GET /api/video/{id} → {"url": presigned URL of the original}.
+func (a *API) originalURL(w http.ResponseWriter, r *http.Request) error {
+	id, err := videoID(r)
+	if err != nil {
+		return err
+	}
+	m, err := a.loadMeta(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	u, err := a.presign(r, a.Raw, m.OriginalKey)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"url": u})
+	return nil
+}
+
+type statusBody struct {
+	Status    string   `json:"status"`
+	Qualities []string `json:"qualities,omitempty"`
+	Error     string   `json:"error,omitempty"`
+	Progress  *int     `json:"progress,omitempty"`
+}
+
+func statusOf(st jobs.State) statusBody {
+	b := statusBody{Status: st.Status}
+	switch st.Status {
+	case video.StatusDone:
+		b.Qualities = qualities(st.Result)
+	case video.StatusError:
+		b.Error = st.Result.Error
+	case video.StatusProcessing:
+		p := int(math.Floor(st.Progress))
+		b.Progress = &p
+	}
+	return b
+}
+
+// qualities lists a result's renditions in ladder order.
+func qualities(res *jobs.Result) []string {
+	out := []string{}
+	for _, rung := range video.Ladder {
+		for _, r := range res.Renditions {
+			if r.Quality == rung.Quality {
+				out = append(out, string(r.Quality))
+			}
+		}
+	}
+	return out
+}
+
+// status: GET /api/video/{id}/status.
+func (a *API) status(w http.ResponseWriter, r *http.Request) error {
+	id, err := videoID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := a.loadMeta(r.Context(), id); err != nil {
+		return err
+	}
+	st, err := jobs.Load(r.Context(), a.Videos, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, statusOf(st))
+	return nil
+}
+
+// renditionURL: GET /api/video/{id}/{quality} → {"url"} of a finished rendition.
+func (a *API) renditionURL(w http.ResponseWriter, r *http.Request) error {
+	id, err := videoID(r)
+	if err != nil {
+		return err
+	}
+	q := chi.URLParam(r, "quality")
+	if _, ok := video.ParseQuality(q); !ok {
+		return errorf(http.StatusBadRequest, "unknown quality: expected one of 360p, 720p, 1080p")
+	}
+	if _, err := a.loadMeta(r.Context(), id); err != nil {
+		return err
+	}
+	st, err := jobs.Load(r.Context(), a.Videos, id)
+	if err != nil {
+		return err
+	}
+	if st.Status != video.StatusDone || !slices.Contains(qualities(st.Result), q) {
+		return errorf(http.StatusNotFound, "rendition not available")
+	}
+	u, err := a.presign(r, a.Videos, video.RenditionKey(id, st.Result.Attempt, video.Quality(q)))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"url": u})
+	return nil
+}
+
+// Details is the project's own, richer view of a video.
+type Details struct {
+	ID          string         `json:"id"`
+	Status      string         `json:"status"`
+	Progress    *int           `json:"progress,omitempty"`
+	Error       string         `json:"error,omitempty"`
+	Filename    string         `json:"filename,omitempty"`
+	ContentType string         `json:"content_type"`
+	Size        int64          `json:"size"`
+	CreatedAt   time.Time      `json:"created_at"`
+	Duration    float64        `json:"duration,omitempty"`
+	Width       int            `json:"width,omitempty"`
+	Height      int            `json:"height,omitempty"`
+	Original    string         `json:"original_url"`
+	Poster      string         `json:"poster_url,omitempty"`
+	Renditions  []RenditionURL `json:"renditions"`
+	// ExpiresAt is when the URLs above stop working.
+	ExpiresAt time.Time `json:"urls_expire_at"`
+}
+
+// RenditionURL is one playable rendition.
+type RenditionURL struct {
+	jobs.Rendition
+	URL string `json:"url"`
+}
+
+func (a *API) describe(r *http.Request, m video.Meta) (Details, error) {
+	st, err := jobs.Load(r.Context(), a.Videos, m.ID)
+	if err != nil {
+		return Details{}, err
+	}
+	sb := statusOf(st)
+	d := Details{
+		ID: m.ID, Status: sb.Status, Progress: sb.Progress, Error: sb.Error,
+		Filename: m.Filename, ContentType: m.ContentType, Size: m.Size, CreatedAt: m.CreatedAt,
+		Renditions: []RenditionURL{},
+		ExpiresAt:  time.Now().Add(a.URLTTL).UTC().Truncate(time.Second),
+	}
+	if d.Original, err = a.presign(r, a.Raw, m.OriginalKey); err != nil {
+		return d, err
+	}
+	if res := st.Result; res != nil && res.Status == video.StatusDone {
+		d.Duration, d.Width, d.Height = res.Duration, res.Width, res.Height
+		if res.Poster {
+			if d.Poster, err = a.presign(r, a.Videos, video.PosterKey(m.ID, res.Attempt)); err != nil {
+				return d, err
+			}
+		}
+		for _, rend := range res.Renditions {
+			u, err := a.presign(r, a.Videos, video.RenditionKey(m.ID, res.Attempt, rend.Quality))
+			if err != nil {
+				return d, err
+			}
+			d.Renditions = append(d.Renditions, RenditionURL{Rendition: rend, URL: u})
+		}
+		slices.SortFunc(d.Renditions, func(x, y RenditionURL) int { return cmp.Compare(x.Height*x.Width, y.Height*y.Width) })
+	}
+	return d, nil
+}
+
+// details: GET /api/videos/{id}.
+func (a *API) details(w http.ResponseWriter, r *http.Request) error {
+	id, err := videoID(r)
+	if err != nil {
+		return err
+	}
+	m, err := a.loadMeta(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	d, err := a.describe(r, m)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+// list: GET /api/videos (token) → {"videos": [...]}, newest first.
+func (a *API) list(w http.ResponseWriter, r *http.Request) error {
+	objs, err := a.Videos.List(r.Context(), video.MetaPrefix)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, o := range objs {
+		if id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, video.MetaPrefix), "/meta.json"); ok && video.ValidID(id) {
+			ids = append(ids, id)
+		}
+	}
+	out := make([]Details, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			m, err := a.loadMeta(r.Context(), id)
+			if err == nil {
+				out[i], err = a.describe(r, m)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	videos := make([]Details, 0, len(ids))
+	for i := range ids {
+		var e *Error
+		if errors.As(errs[i], &e) && e.Status == http.StatusNotFound {
+			continue // deleted while listing
+		}
+		if errs[i] != nil {
+			return errs[i]
+		}
+		videos = append(videos, out[i])
+	}
+	slices.SortFunc(videos, func(x, y Details) int { return y.CreatedAt.Compare(x.CreatedAt) })
+	writeJSON(w, http.StatusOK, map[string]any{"videos": videos})
+	return nil
+}
+
+// remove: DELETE /api/videos/{id} (token) deletes a video and everything made from it.
+func (a *API) remove(w http.ResponseWriter, r *http.Request) error {
+	id, err := videoID(r)
+	if err != nil {
+		return err
+	}
+	m, err := a.loadMeta(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	ctx := context.WithoutCancel(r.Context())
+	// The queue marker goes first, so no worker starts the job meanwhile; the
+	// metadata last, so a failure half-way can be retried.
+	if err := a.Videos.Delete(ctx, jobs.QueueKey(id)); err != nil {
+		return err
+	}
+	for _, prefix := range []string{"jobs/" + id + "/", "videos/" + id + "/a"} {
+		objs, err := a.Videos.List(ctx, prefix)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if err := a.Videos.Delete(ctx, o.Key); err != nil {
+				return err
+			}
+		}
+	}
+	if err := a.Raw.Delete(ctx, m.OriginalKey); err != nil {
+		return err
+	}
+	if err := a.Videos.Delete(ctx, video.MetaKey(id)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,244 @@
+// Package app assembles and runs an AssetLab server from a Config: storage, the
+// HTTP API, the in-process transcode workers and the janitor. The server binary,
+// the desktop app and the tests all start it the same way.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/assetlab/assetlab/server/api"
+	"github.com/assetlab/assetlab/server/config"
+	"github.com/assetlab/assetlab/server/storage"
+)
+
+// WorkerEnv is what an in-process worker gets to work with.
+type WorkerEnv struct {
+	Config config.Config
+	// Raw and Videos are the stores; the local backend's URLs point at this
+	// server's loopback address, which FFmpeg can reach.
+	Raw, Videos storage.Store
+	// Wake receives the ID of each new upload, so an idle worker starts at once.
+	Wake <-chan string
+	Log  *slog.Logger
+}
+
+// WorkerFunc runs one in-process worker until ctx ends.
+type WorkerFunc func(ctx context.Context, env WorkerEnv) error
+
+// Options configures a Server.
+type Options struct {
+	Config config.Config
+	// Frontend is the built web UI (nil: none).
+	Frontend fs.FS
+	// Worker runs the in-process transcode workers (Config.Workers of them);
+	// nil runs none.
+	Worker WorkerFunc
+	Log    *slog.Logger
+}
+
+// Server is a running AssetLab server.
+type Server struct {
+	cfg    config.Config
+	log    *slog.Logger
+	stores *Stores
+	ln     net.Listener
+	http   *http.Server
+	worker WorkerFunc
+	wake   chan string
+	url    string
+	token  string
+}
+
+// New opens storage and starts listening; Run serves.
+func New(ctx context.Context, o Options) (*Server, error) {
+	cfg, log := o.Config, o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, worker: o.Worker, wake: make(chan string, 64)}
+	s.token = cfg.AdminToken
+	if s.token == "" {
+		path, err := TokenFile()
+		if err != nil {
+			return nil, err
+		}
+		if s.token, _, err = LoadOrCreateToken(path); err != nil {
+			return nil, err
+		}
+	} else if len(s.token) < 16 {
+		log.Warn("ADMIN_TOKEN is short; use 16 characters or more")
+	}
+	stores, err := OpenStores(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s.stores = stores
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, st := range []storage.Store{stores.Raw, stores.Videos} {
+		if err := st.Ping(pingCtx); err != nil {
+			// Not fatal: storage may come up later; /readyz tells.
+			log.Warn("storage not reachable at start", slog.Any("err", err))
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln
+	port := ln.Addr().(*net.TCPAddr).Port
+	s.url = fmt.Sprintf("http://localhost:%d", port)
+	if cfg.PublicURL != "" {
+		s.url = cfg.PublicURL
+	}
+
+	a := api.New(api.Options{
+		Raw:            stores.Raw,
+		Videos:         stores.Videos,
+		Local:          stores.Local,
+		AdminToken:     s.token,
+		CORSOrigins:    cfg.CORSOrigins,
+		PublicURL:      cfg.PublicURL,
+		URLTTL:         cfg.URLTTL,
+		MaxUploadBytes: cfg.MaxUploadBytes,
+		Frontend:       o.Frontend,
+		OnUpload:       s.notify,
+		Log:            log,
+	})
+	s.http = &http.Server{
+		Handler: a.Handler(),
+		// Slow or stalled headers are cut off; bodies are not, so that a long
+		// upload is never cut (the upload handler watches for stalls itself).
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// URL is the address the server can be reached at on this machine.
+func (s *Server) URL() string { return s.url }
+
+// Port is the TCP port the server listens on.
+func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+// Token is the admin token in force.
+func (s *Server) Token() string { return s.token }
+
+// TokenFromFile reports whether the token was made (or read from the config
+// folder) rather than given in ADMIN_TOKEN.
+func (s *Server) TokenFromFile() bool { return s.cfg.AdminToken == "" }
+
+// Stores are the server's stores.
+func (s *Server) Stores() *Stores { return s.stores }
+
+func (s *Server) notify(id string) {
+	select {
+	case s.wake <- id:
+	default: // workers are busy; they will find the job on their next scan
+	}
+}
+
+// Run serves until ctx ends, then shuts down gracefully: in-flight requests get
+// up to 30 s to finish, and the workers are stopped.
+func (s *Server) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 1+s.cfg.Workers)
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.stores.RunJanitor(ctx, 30*time.Second)
+	}()
+
+	if s.worker != nil && s.cfg.Workers > 0 {
+		// The in-process worker reads originals through this server.
+		ws := s.stores.WithBaseURL(fmt.Sprintf("http://127.0.0.1:%d", s.Port()))
+		for i := 0; i < s.cfg.Workers; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := s.worker(ctx, WorkerEnv{
+					Config: s.cfg, Raw: ws.Raw, Videos: ws.Videos, Wake: s.wake,
+					Log: s.log.With(slog.Int("worker", i)),
+				})
+				if err != nil && ctx.Err() == nil {
+					errc <- fmt.Errorf("worker %d: %w", i, err)
+				}
+			}()
+		}
+	}
+
+	go func() {
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	s.log.Info("listening", slog.String("url", s.url), slog.Bool("s3", s.cfg.UsesS3()),
+		slog.Int("workers", s.workerCount()))
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	shutCtx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	if serr := s.http.Shutdown(shutCtx); serr != nil {
+		s.http.Close()
+	}
+	wg.Wait()
+	s.log.Info("stopped")
+	return err
+}
+
+func (s *Server) workerCount() int {
+	if s.worker == nil {
+		return 0
+	}
+	return s.cfg.Workers
+}
+
+// Banner is what the server prints at start for a person: where it is, and the
+// upload token when it was made for them.
+func (s *Server) Banner() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n  AssetLab is running at %s\n", s.url)
+	if !s.cfg.UsesS3() {
+		fmt.Fprintf(&b, "  Storage: %s\n", s.cfg.DataDir)
+	}
+	if s.TokenFromFile() {
+		path, _ := TokenFile()
+		fmt.Fprintf(&b, "  Upload token: %s\n  (kept in %s; set ADMIN_TOKEN to choose your own)\n", s.token, path)
+	}
+	return b.String()
+}
+
+// NewLogger makes the logger a Config asks for.
+func NewLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

@@ -1,0 +1,125 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/assetlab/assetlab/server/config"
+	"github.com/assetlab/assetlab/server/storage"
+)
+
+// Stores are the two stores of a deployment: originals and everything else.
+type Stores struct {
+	Raw, Videos storage.Store
+	// Local is set for the local backend: the stores whose signed URLs the
+	// server serves.
+	Local []*storage.Local
+	s3    []*storage.S3
+}
+
+// OpenStores opens S3 when a bucket is configured, and the local backend
+// under cfg.DataDir otherwise.
+func OpenStores(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stores, error) {
+	if cfg.UsesS3() {
+		open := func(bucket string) (*storage.S3, error) {
+			return storage.NewS3(ctx, storage.S3Options{
+				Bucket:         bucket,
+				Region:         cfg.Region,
+				Endpoint:       cfg.Endpoint,
+				PublicEndpoint: cfg.PublicEndpoint,
+				PathStyle:      cfg.PathStyle,
+				Concurrency:    cfg.UploadConcurrency,
+			}, log)
+		}
+		raw, err := open(cfg.RawBucket)
+		if err != nil {
+			return nil, err
+		}
+		st := &Stores{Raw: raw, Videos: raw, s3: []*storage.S3{raw}}
+		if cfg.VideoBucket != cfg.RawBucket {
+			videos, err := open(cfg.VideoBucket)
+			if err != nil {
+				return nil, err
+			}
+			st.Videos = videos
+			st.s3 = append(st.s3, videos)
+		}
+		return st, nil
+	}
+	secret, err := signingKey(filepath.Join(cfg.DataDir, "signing.key"))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := storage.NewLocal("raw", filepath.Join(cfg.DataDir, "raw"), secret, cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	videos, err := storage.NewLocal("videos", filepath.Join(cfg.DataDir, "videos"), secret, cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	return &Stores{Raw: raw, Videos: videos, Local: []*storage.Local{raw, videos}}, nil
+}
+
+// WithBaseURL returns the stores with the local backend's URLs rooted at base
+// (the S3 stores are returned as they are).
+func (s *Stores) WithBaseURL(base string) *Stores {
+	if len(s.Local) == 0 {
+		return s
+	}
+	raw, videos := s.Local[0].WithBaseURL(base), s.Local[1].WithBaseURL(base)
+	return &Stores{Raw: raw, Videos: videos, Local: []*storage.Local{raw, videos}}
+}
+
+// RunJanitor cleans up after failed writes until ctx ends: it retries aborts of
+// multipart uploads that storage was not there to abort, aborts multipart
+// uploads older than a day, and removes the local backend's stale temp files.
+func (s *Stores) RunJanitor(ctx context.Context, interval time.Duration) {
+	done := make(chan struct{})
+	for _, st := range s.s3 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			st.RunJanitor(ctx, interval, 24*time.Hour)
+		}()
+	}
+	for _, l := range s.Local {
+		l.CleanTemp(24 * time.Hour)
+	}
+	for range s.s3 {
+		<-done
+	}
+}
+
+// signingKey reads the local backend's URL signing key, making it on first use.
+// It is shared by every process using the same data folder.
+func signingKey(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		// Another process made it first; use theirs.
+		time.Sleep(50 * time.Millisecond)
+		return os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(key); err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	return key, f.Sync()
+}

@@ -1,0 +1,227 @@
+// Package config reads the server's and the worker's settings from the
+// environment, once, into a typed struct. Every variable is listed in Vars (and
+// in the README).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/adrg/xdg"
+)
+
+// Config holds every setting of the server and the worker.
+type Config struct {
+	// Host and Port are where the HTTP server listens.
+	Host string
+	Port int
+	// AdminToken guards uploads and the library. Empty: made on first run and
+	// kept in the user's config folder.
+	AdminToken string
+	// CORSOrigins lists the origins allowed to call the API from a browser.
+	CORSOrigins []string
+	// PublicURL is the server's address as clients reach it; it prefixes the
+	// local backend's signed URLs. Empty: taken from each request.
+	PublicURL string
+
+	// DataDir holds everything when no S3 bucket is configured.
+	DataDir string
+	// RawBucket holds the originals, VideoBucket the renditions, documents and
+	// jobs. Both empty: the local backend. They may name the same bucket.
+	RawBucket   string
+	VideoBucket string
+	Region      string
+	Endpoint    string
+	// PublicEndpoint is the S3 endpoint presigned URLs are made for, when the
+	// address clients reach differs from Endpoint.
+	PublicEndpoint string
+	PathStyle      bool
+	// UploadConcurrency is the number of 5 MiB parts uploaded at once.
+	UploadConcurrency int
+
+	// Workers is the number of transcode workers run inside the server (0: none).
+	Workers int
+	// URLTTL is the lifetime of the presigned URLs given to viewers.
+	URLTTL time.Duration
+	// MaxUploadBytes caps the size of an uploaded file.
+	MaxUploadBytes int64
+	// DeleteOriginal removes the original once every rendition is stored.
+	DeleteOriginal bool
+
+	LogFormat string // "text" or "json"
+	LogLevel  string // "debug", "info", "warn", "error"
+}
+
+// Var documents one environment variable.
+type Var struct {
+	Name, Default, Doc string
+}
+
+// Vars lists every environment variable read by FromEnv.
+var Vars = []Var{
+	{"PORT", "3000", "HTTP port"},
+	{"HOST", "(all interfaces)", "address to listen on, e.g. 127.0.0.1"},
+	{"ADMIN_TOKEN", "(made on first run)", "Bearer token for uploads and the library; if unset, one is made, kept in $XDG_CONFIG_HOME/assetlab/admin-token (mode 0600) and printed at start"},
+	{"CORS_ORIGINS", "*", "comma-separated origins allowed to call the API from a browser; * allows any"},
+	{"ASSETLAB_PUBLIC_URL", "(from the request)", "the server's address as clients reach it, for the local backend's signed URLs"},
+	{"ASSETLAB_DATA_DIR", "$XDG_DATA_HOME/assetlab", "where the local backend keeps everything"},
+	{"S3_RAW_BUCKET", "", "bucket for originals; setting it (or S3_VIDEO_BUCKET) selects the S3 backend"},
+	{"S3_VIDEO_BUCKET", "(S3_RAW_BUCKET)", "bucket for renditions, status and jobs; may be the same bucket"},
+	{"AWS_REGION / AWS_DEFAULT_REGION", "us-east-1", "S3 region"},
+	{"AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL", "(AWS)", "endpoint of an S3-compatible server"},
+	{"S3_PUBLIC_ENDPOINT", "(the endpoint)", "endpoint that browsers and FFmpeg reach, used for presigned URLs"},
+	{"S3_PATH_STYLE", "true with a custom endpoint", "path-style bucket addressing"},
+	{"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, …", "", "credentials, through the standard AWS chain"},
+	{"ASSETLAB_UPLOAD_CONCURRENCY", "4", "5 MiB parts uploaded at once per upload (memory: (n+1) × 5 MiB)"},
+	{"ASSETLAB_WORKERS", "1", "transcode workers inside the server process; 0 turns them off"},
+	{"ASSETLAB_URL_TTL", "1h", "lifetime of the presigned URLs given to viewers"},
+	{"ASSETLAB_MAX_UPLOAD_BYTES", "1073741824", "largest accepted upload (1 GiB)"},
+	{"ASSETLAB_DELETE_ORIGINAL", "false", "delete the original once the renditions are stored"},
+	{"ASSETLAB_LOG_FORMAT", "text", "text or json"},
+	{"ASSETLAB_LOG_LEVEL", "info", "debug, info, warn or error"},
+}
+
+// FromEnv reads the configuration with getenv (os.Getenv in production).
+func FromEnv(getenv func(string) string) (Config, error) {
+	env := func(names ...string) string {
+		for _, n := range names {
+			if v := strings.TrimSpace(getenv(n)); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	c := Config{
+		Host:        env("HOST"),
+		AdminToken:  env("ADMIN_TOKEN"),
+		PublicURL:   strings.TrimRight(env("ASSETLAB_PUBLIC_URL"), "/"),
+		DataDir:     env("ASSETLAB_DATA_DIR"),
+		RawBucket:   env("S3_RAW_BUCKET"),
+		VideoBucket: env("S3_VIDEO_BUCKET"),
+		Region:      env("AWS_REGION", "AWS_DEFAULT_REGION"),
+		Endpoint:    env("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+
+		PublicEndpoint: env("S3_PUBLIC_ENDPOINT"),
+		LogFormat:      env("ASSETLAB_LOG_FORMAT"),
+		LogLevel:       env("ASSETLAB_LOG_LEVEL"),
+	}
+	var errs []error
+	num := func(name string, def int64) int64 {
+		v := env(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a whole number", name, v))
+		}
+		return n
+	}
+	boolean := func(name string, def bool) bool {
+		v := env(name)
+		if v == "" {
+			return def
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not true or false", name, v))
+		}
+		return b
+	}
+	c.Port = int(num("PORT", 3000))
+	c.Workers = int(num("ASSETLAB_WORKERS", 1))
+	c.UploadConcurrency = int(num("ASSETLAB_UPLOAD_CONCURRENCY", 4))
+	c.MaxUploadBytes = num("ASSETLAB_MAX_UPLOAD_BYTES", 1<<30)
+	c.DeleteOriginal = boolean("ASSETLAB_DELETE_ORIGINAL", false)
+	c.PathStyle = boolean("S3_PATH_STYLE", c.Endpoint != "")
+	c.URLTTL = time.Hour
+	if v := env("ASSETLAB_URL_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ASSETLAB_URL_TTL: %q is not a duration such as 30m", v))
+		}
+		c.URLTTL = d
+	}
+	for _, o := range strings.Split(env("CORS_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, strings.TrimRight(o, "/"))
+		}
+	}
+	if len(c.CORSOrigins) == 0 {
+		c.CORSOrigins = []string{"*"}
+	}
+	if c.VideoBucket == "" {
+		c.VideoBucket = c.RawBucket
+	}
+	if c.RawBucket == "" {
+		c.RawBucket = c.VideoBucket
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.DataDir == "" {
+		c.DataDir = filepath.Join(xdg.DataHome, "assetlab")
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "text"
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Validate checks the settings for values that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("PORT: %d is not a port", c.Port))
+	}
+	if c.Workers < 0 {
+		errs = append(errs, errors.New("ASSETLAB_WORKERS: must be 0 or more"))
+	}
+	if c.UploadConcurrency < 1 || c.UploadConcurrency > 64 {
+		errs = append(errs, errors.New("ASSETLAB_UPLOAD_CONCURRENCY: must be from 1 to 64"))
+	}
+	if c.MaxUploadBytes < 1 {
+		errs = append(errs, errors.New("ASSETLAB_MAX_UPLOAD_BYTES: must be positive"))
+	}
+	if c.URLTTL < time.Minute || c.URLTTL > 7*24*time.Hour {
+		errs = append(errs, errors.New("ASSETLAB_URL_TTL: must be from 1m to 168h"))
+	}
+	for _, u := range []struct{ name, v string }{
+		{"ASSETLAB_PUBLIC_URL", c.PublicURL}, {"AWS_ENDPOINT_URL_S3", c.Endpoint}, {"S3_PUBLIC_ENDPOINT", c.PublicEndpoint},
+	} {
+		if u.v == "" {
+			continue
+		}
+		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", u.name, u.v))
+		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("ASSETLAB_LOG_FORMAT: %q is not text or json", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("ASSETLAB_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// UsesS3 reports whether a bucket is configured.
+func (c Config) UsesS3() bool { return c.RawBucket != "" }
+
+// Addr is the listen address.
+func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }

@@ -1,0 +1,457 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
+)
+
+// S3Options configures an S3 store. Credentials come from the standard AWS chain
+// (environment, shared files, instance roles).
+type S3Options struct {
+	Bucket string
+	Region string
+	// Endpoint is a custom endpoint for S3-compatible servers ("" for AWS).
+	Endpoint string
+	// PublicEndpoint, if set, is the endpoint presigned URLs are made for: the
+	// address browsers and FFmpeg reach, when it differs from Endpoint.
+	PublicEndpoint string
+	// PathStyle addresses buckets as endpoint/bucket/key (S3-compatible servers).
+	PathStyle bool
+	// Concurrency is the number of parts uploaded at once (default 4). A streaming
+	// upload holds at most Concurrency+1 parts of PartSize in memory.
+	Concurrency int
+}
+
+// S3 stores objects in one bucket through aws-sdk-go-v2.
+type S3 struct {
+	bucket  string
+	client  *s3.Client
+	presign *s3.PresignClient
+	conc    int
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	orphans map[string]string // multipart upload ID -> key, whose abort failed
+}
+
+var _ Store = (*S3)(nil)
+
+// NewS3 makes an S3 store.
+func NewS3(ctx context.Context, o S3Options, log *slog.Logger) (*S3, error) {
+	if o.Bucket == "" {
+		return nil, errors.New("s3 store: no bucket")
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(o.Region))
+	if err != nil {
+		return nil, fmt.Errorf("s3 store: load aws config: %w", err)
+	}
+	client := func(endpoint string) *s3.Client {
+		return s3.NewFromConfig(cfg, func(so *s3.Options) {
+			if endpoint != "" {
+				so.BaseEndpoint = aws.String(endpoint)
+			}
+			so.UsePathStyle = o.PathStyle
+			// Many S3-compatible servers reject the CRC checksums the SDK adds by default.
+			so.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		})
+	}
+	pub := o.PublicEndpoint
+	if pub == "" {
+		pub = o.Endpoint
+	}
+	return &S3{
+		bucket:  o.Bucket,
+		client:  client(o.Endpoint),
+		presign: s3.NewPresignClient(client(pub)),
+		conc:    o.Concurrency,
+		log:     log,
+		orphans: map[string]string{},
+	}, nil
+}
+
+// Client is the underlying SDK client (for tests and tools).
+func (s *S3) Client() *s3.Client { return s.client }
+
+// Bucket is the bucket's name.
+func (s *S3) Bucket() string { return s.bucket }
+
+var partPool = sync.Pool{New: func() any { b := make([]byte, PartSize); return &b }}
+
+func (s *S3) Put(ctx context.Context, key string, r io.Reader, contentType string) (Info, error) {
+	first := partPool.Get().(*[]byte)
+	n, err := io.ReadFull(r, *first)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		// Smaller than one part: a single PUT.
+		defer partPool.Put(first)
+		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket:        &s.bucket,
+			Key:           &key,
+			Body:          bytes.NewReader((*first)[:n]),
+			ContentLength: aws.Int64(int64(n)),
+			ContentType:   nonEmpty(contentType),
+		})
+		if err != nil {
+			return Info{}, mapS3Err("put", key, err)
+		}
+		return s.Stat(ctx, key)
+	case err != nil:
+		partPool.Put(first)
+		return Info{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	return s.putMultipart(ctx, key, r, first, contentType)
+}
+
+func (s *S3) putMultipart(ctx context.Context, key string, r io.Reader, first *[]byte, contentType string) (Info, error) {
+	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket:      &s.bucket,
+		Key:         &key,
+		ContentType: nonEmpty(contentType),
+	})
+	if err != nil {
+		partPool.Put(first)
+		return Info{}, mapS3Err("put", key, err)
+	}
+	uploadID := created.UploadId
+
+	var (
+		mu    sync.Mutex
+		parts []types.CompletedPart
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.conc)
+	buf, n := first, PartSize
+	var readErr error
+	for num := int32(1); ; num++ {
+		if num > 10000 {
+			partPool.Put(buf)
+			readErr = errors.New("object too large for 10,000 parts")
+			break
+		}
+		part, size, pbuf := num, n, buf
+		// Go blocks while s.conc parts are in flight, so at most s.conc+1 buffers
+		// (those uploading and the one being filled) are held.
+		g.Go(func() error {
+			defer partPool.Put(pbuf)
+			out, err := s.client.UploadPart(gctx, &s3.UploadPartInput{
+				Bucket:        &s.bucket,
+				Key:           &key,
+				UploadId:      uploadID,
+				PartNumber:    aws.Int32(part),
+				Body:          bytes.NewReader((*pbuf)[:size]),
+				ContentLength: aws.Int64(int64(size)),
+			})
+			if err != nil {
+				return mapS3Err(fmt.Sprintf("upload part %d of", part), key, err)
+			}
+			mu.Lock()
+			parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(part)})
+			mu.Unlock()
+			return nil
+		})
+		if gctx.Err() != nil {
+			break
+		}
+		buf = partPool.Get().(*[]byte)
+		n, err = io.ReadFull(ctxReader{gctx, r}, *buf)
+		if err == io.EOF {
+			partPool.Put(buf)
+			break
+		}
+		if err != nil && err != io.ErrUnexpectedEOF {
+			partPool.Put(buf)
+			readErr = err
+			break
+		}
+	}
+	err = g.Wait()
+	if readErr != nil && (err == nil || !errors.Is(readErr, context.Canceled)) {
+		// The reader's error says why (too large, client gone) better than a
+		// part cancelled because of it.
+		err = readErr
+	}
+	if err != nil {
+		s.abort(key, uploadID)
+		return Info{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	sort.Slice(parts, func(i, j int) bool { return *parts[i].PartNumber < *parts[j].PartNumber })
+	_, err = s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket:          &s.bucket,
+		Key:             &key,
+		UploadId:        uploadID,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+	})
+	if err != nil {
+		s.abort(key, uploadID)
+		return Info{}, mapS3Err("complete", key, err)
+	}
+	return s.Stat(ctx, key)
+}
+
+// abort aborts a multipart upload, even when the request that started it has been
+// cancelled. When storage cannot be reached the upload is remembered and the abort
+// retried by RunJanitor, so that no part outlives a failed upload.
+func (s *S3) abort(key string, uploadID *string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.abortNow(ctx, key, *uploadID); err != nil {
+		s.log.Warn("abort multipart upload failed; will retry", slog.String("key", key), slog.Any("err", err))
+		s.mu.Lock()
+		s.orphans[*uploadID] = key
+		s.mu.Unlock()
+	}
+}
+
+func (s *S3) abortNow(ctx context.Context, key, uploadID string) error {
+	_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: &s.bucket, Key: &key, UploadId: &uploadID,
+	})
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchUpload" {
+		return nil
+	}
+	return err
+}
+
+// PendingAborts is the number of failed uploads whose abort is still to be retried.
+func (s *S3) PendingAborts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.orphans)
+}
+
+// RunJanitor retries failed aborts every interval, and aborts multipart uploads
+// older than staleAfter (left by a process that died mid-upload), until ctx ends.
+func (s *S3) RunJanitor(ctx context.Context, interval, staleAfter time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	lastSweep := time.Time{}
+	for {
+		s.retryAborts(ctx)
+		if time.Since(lastSweep) > staleAfter/4 {
+			if err := s.abortStale(ctx, staleAfter); err == nil {
+				lastSweep = time.Now()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *S3) retryAborts(ctx context.Context) {
+	s.mu.Lock()
+	pending := make(map[string]string, len(s.orphans))
+	for id, key := range s.orphans {
+		pending[id] = key
+	}
+	s.mu.Unlock()
+	for id, key := range pending {
+		if err := s.abortNow(ctx, key, id); err != nil {
+			return // still unreachable; next round
+		}
+		s.mu.Lock()
+		delete(s.orphans, id)
+		s.mu.Unlock()
+		s.log.Info("aborted multipart upload left by a failed upload", slog.String("key", key))
+	}
+}
+
+func (s *S3) abortStale(ctx context.Context, staleAfter time.Duration) error {
+	p := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{Bucket: &s.bucket})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range page.Uploads {
+			if u.Initiated != nil && time.Since(*u.Initiated) > staleAfter {
+				if err := s.abortNow(ctx, aws.ToString(u.Key), aws.ToString(u.UploadId)); err != nil {
+					return err
+				}
+				s.log.Info("aborted stale multipart upload", slog.String("key", aws.ToString(u.Key)))
+			}
+		}
+	}
+	return nil
+}
+
+func (s *S3) Create(ctx context.Context, key string, body []byte, contentType string) error {
+	for try := 0; ; try++ {
+		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket:        &s.bucket,
+			Key:           &key,
+			Body:          bytes.NewReader(body),
+			ContentLength: aws.Int64(int64(len(body))),
+			ContentType:   nonEmpty(contentType),
+			IfNoneMatch:   aws.String("*"),
+		})
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) {
+			switch apiErr.ErrorCode() {
+			case "PreconditionFailed":
+				return ErrExists
+			case "ConditionalRequestConflict":
+				// Another conditional write of this key is in flight: ask again.
+				if try < 5 {
+					time.Sleep(time.Duration(try+1) * 50 * time.Millisecond)
+					continue
+				}
+			}
+		}
+		if err != nil {
+			return mapS3Err("create", key, err)
+		}
+		return nil
+	}
+}
+
+func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Info, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return nil, Info{}, mapS3Err("get", key, err)
+	}
+	return out.Body, Info{
+		Key:         key,
+		Size:        aws.ToInt64(out.ContentLength),
+		ModTime:     aws.ToTime(out.LastModified),
+		ContentType: aws.ToString(out.ContentType),
+		ETag:        aws.ToString(out.ETag),
+	}, nil
+}
+
+func (s *S3) GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	rng := fmt.Sprintf("bytes=%d-", offset)
+	if length >= 0 {
+		if length == 0 {
+			return io.NopCloser(strings.NewReader("")), nil
+		}
+		rng = fmt.Sprintf("bytes=%d-%d", offset, offset+length-1)
+	}
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key, Range: &rng})
+	if err != nil {
+		return nil, mapS3Err("get", key, err)
+	}
+	return out.Body, nil
+}
+
+func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return Info{}, mapS3Err("stat", key, err)
+	}
+	return Info{
+		Key:         key,
+		Size:        aws.ToInt64(out.ContentLength),
+		ModTime:     aws.ToTime(out.LastModified),
+		ContentType: aws.ToString(out.ContentType),
+		ETag:        aws.ToString(out.ETag),
+	}, nil
+}
+
+func (s *S3) Delete(ctx context.Context, key string) error {
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		if errors.Is(mapS3Err("", key, err), ErrNotFound) {
+			return nil
+		}
+		return mapS3Err("delete", key, err)
+	}
+	return nil
+}
+
+func (s *S3) List(ctx context.Context, prefix string) ([]Info, error) {
+	var out []Info
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, mapS3Err("list", prefix, err)
+		}
+		for _, o := range page.Contents {
+			out = append(out, Info{
+				Key:     aws.ToString(o.Key),
+				Size:    aws.ToInt64(o.Size),
+				ModTime: aws.ToTime(o.LastModified),
+				ETag:    aws.ToString(o.ETag),
+			})
+		}
+	}
+	return out, nil
+}
+
+func (s *S3) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key},
+		s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("presign %s: %w", key, err)
+	}
+	return req.URL, nil
+}
+
+func (s *S3) Ping(ctx context.Context) error {
+	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket})
+	if err != nil {
+		return mapS3Err("ping bucket", s.bucket, err)
+	}
+	return nil
+}
+
+// mapS3Err turns SDK errors into the package's sentinels: a missing key into
+// ErrNotFound, anything without an answer from the server (or a 5xx) into
+// ErrUnavailable.
+func mapS3Err(op, key string, err error) error {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "NoSuchKey", "NotFound", "NoSuchUpload":
+			return fmt.Errorf("%s %s: %w", op, key, ErrNotFound)
+		}
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		if re.HTTPStatusCode() == http.StatusNotFound && apiErr == nil {
+			return fmt.Errorf("%s %s: %w", op, key, ErrNotFound)
+		}
+		if re.HTTPStatusCode() < 500 {
+			return fmt.Errorf("%s %s: %w", op, key, err)
+		}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s %s: %w", op, key, err)
+	}
+	return fmt.Errorf("%s %s: %w: %v", op, key, ErrUnavailable, err)
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
