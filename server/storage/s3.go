@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -37,6 +38,8 @@ type S3Options struct {
 	// Concurrency is the number of parts uploaded at once (default 4). A streaming
 	// upload holds at most Concurrency+1 parts of PartSize in memory.
 	Concurrency int
+	// AccessKey and SecretKey, if set, replace the standard credential chain.
+	AccessKey, SecretKey string
 }
 
 // S3 stores objects in one bucket through aws-sdk-go-v2.
@@ -64,7 +67,12 @@ func NewS3(ctx context.Context, o S3Options, log *slog.Logger) (*S3, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(o.Region))
+	loadOpts := []func(*config.LoadOptions) error{config.WithRegion(o.Region)}
+	if o.AccessKey != "" {
+		loadOpts = append(loadOpts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(o.AccessKey, o.SecretKey, "")))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: load aws config: %w", err)
 	}
