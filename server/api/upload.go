@@ -18,9 +18,14 @@ import (
 	"github.com/assetlab/assetlab/server/video"
 )
 
-var (
-	errTooLarge = errors.New("upload exceeds the size limit")
-)
+var errTooLarge = errors.New("upload exceeds the size limit")
+
+// uploadIdle is how long an upload may stall before the server gives up on it.
+const uploadIdle = 2 * time.Minute
+
+type readerFunc func(p []byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // bodyError marks a failure to read the request body (the client went away or
 // sent a broken multipart body), as opposed to a storage failure.
@@ -91,7 +96,14 @@ func (a *API) tooLarge() error {
 
 func (a *API) storeUpload(w http.ResponseWriter, r *http.Request, filename string, body io.Reader) error {
 	ctx := r.Context()
-	br := bufio.NewReaderSize(&limitReader{r: body, max: a.MaxUploadBytes}, 64<<10)
+	// No whole-request timeout can fit a 1 GiB upload over a slow link, so a
+	// stall is what is cut: each read must make progress within uploadIdle.
+	rc := http.NewResponseController(w)
+	watched := readerFunc(func(p []byte) (int, error) {
+		rc.SetReadDeadline(time.Now().Add(uploadIdle))
+		return body.Read(p)
+	})
+	br := bufio.NewReaderSize(&limitReader{r: watched, max: a.MaxUploadBytes}, 64<<10)
 	head, err := br.Peek(video.SniffLen)
 	switch {
 	case len(head) == 0 && (err == io.EOF || err == nil):

@@ -43,20 +43,23 @@ type Options struct {
 	// Worker runs the in-process transcode workers (Config.Workers of them);
 	// nil runs none.
 	Worker WorkerFunc
-	Log    *slog.Logger
+	// JanitorInterval is how often failed aborts are retried (default 30 s).
+	JanitorInterval time.Duration
+	Log             *slog.Logger
 }
 
 // Server is a running AssetLab server.
 type Server struct {
-	cfg    config.Config
-	log    *slog.Logger
-	stores *Stores
-	ln     net.Listener
-	http   *http.Server
-	worker WorkerFunc
-	wake   chan string
-	url    string
-	token  string
+	cfg     config.Config
+	log     *slog.Logger
+	stores  *Stores
+	ln      net.Listener
+	http    *http.Server
+	worker  WorkerFunc
+	janitor time.Duration
+	wake    chan string
+	url     string
+	token   string
 }
 
 // New opens storage and starts listening; Run serves.
@@ -68,7 +71,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, worker: o.Worker, wake: make(chan string, 64)}
+	s := &Server{cfg: cfg, log: log, worker: o.Worker, janitor: o.JanitorInterval, wake: make(chan string, 64)}
+	if s.janitor <= 0 {
+		s.janitor = 30 * time.Second
+	}
 	s.token = cfg.AdminToken
 	if s.token == "" {
 		path, err := TokenFile()
@@ -165,7 +171,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.stores.RunJanitor(ctx, 30*time.Second)
+		s.stores.RunJanitor(ctx, s.janitor)
 	}()
 
 	if s.worker != nil && s.cfg.Workers > 0 {

@@ -36,6 +36,9 @@ func OpenStores(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stor
 				PublicEndpoint: cfg.PublicEndpoint,
 				PathStyle:      cfg.PathStyle,
 				Concurrency:    cfg.UploadConcurrency,
+				AccessKey:      cfg.AccessKey,
+				SecretKey:      cfg.SecretKey,
+				SessionToken:   cfg.SessionToken,
 			}, log)
 		}
 		raw, err := open(cfg.RawBucket)

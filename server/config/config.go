@@ -41,6 +41,9 @@ type Config struct {
 	// address clients reach differs from Endpoint.
 	PublicEndpoint string
 	PathStyle      bool
+	// AccessKey, SecretKey and SessionToken are static S3 credentials; empty
+	// leaves them to the rest of the standard AWS chain (profiles, roles).
+	AccessKey, SecretKey, SessionToken string
 	// UploadConcurrency is the number of 5 MiB parts uploaded at once.
 	UploadConcurrency int
 
@@ -76,7 +79,7 @@ var Vars = []Var{
 	{"AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL", "(AWS)", "endpoint of an S3-compatible server"},
 	{"S3_PUBLIC_ENDPOINT", "(the endpoint)", "endpoint that browsers and FFmpeg reach, used for presigned URLs"},
 	{"S3_PATH_STYLE", "true with a custom endpoint", "path-style bucket addressing"},
-	{"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, …", "", "credentials, through the standard AWS chain"},
+	{"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN", "", "S3 credentials; unset, the rest of the standard AWS chain is used (AWS_PROFILE, shared files, instance roles)"},
 	{"ASSETLAB_UPLOAD_CONCURRENCY", "4", "5 MiB parts uploaded at once per upload (memory: (n+1) × 5 MiB)"},
 	{"ASSETLAB_WORKERS", "1", "transcode workers inside the server process; 0 turns them off"},
 	{"ASSETLAB_URL_TTL", "1h", "lifetime of the presigned URLs given to viewers"},
@@ -107,6 +110,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		Endpoint:    env("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
 
 		PublicEndpoint: env("S3_PUBLIC_ENDPOINT"),
+		AccessKey:      env("AWS_ACCESS_KEY_ID"),
+		SecretKey:      env("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:   env("AWS_SESSION_TOKEN"),
 		LogFormat:      env("ASSETLAB_LOG_FORMAT"),
 		LogLevel:       env("ASSETLAB_LOG_LEVEL"),
 	}

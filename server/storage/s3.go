@@ -38,8 +38,9 @@ type S3Options struct {
 	// Concurrency is the number of parts uploaded at once (default 4). A streaming
 	// upload holds at most Concurrency+1 parts of PartSize in memory.
 	Concurrency int
-	// AccessKey and SecretKey, if set, replace the standard credential chain.
-	AccessKey, SecretKey string
+	// AccessKey, SecretKey and SessionToken, if set, replace the standard
+	// credential chain.
+	AccessKey, SecretKey, SessionToken string
 }
 
 // S3 stores objects in one bucket through aws-sdk-go-v2.
@@ -70,7 +71,7 @@ func NewS3(ctx context.Context, o S3Options, log *slog.Logger) (*S3, error) {
 	loadOpts := []func(*config.LoadOptions) error{config.WithRegion(o.Region)}
 	if o.AccessKey != "" {
 		loadOpts = append(loadOpts, config.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(o.AccessKey, o.SecretKey, "")))
+			credentials.NewStaticCredentialsProvider(o.AccessKey, o.SecretKey, o.SessionToken)))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
@@ -444,10 +445,11 @@ func mapS3Err(op, key string, err error) error {
 	}
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
+		// A status of 0 means no answer at all: the server is unreachable.
 		if re.HTTPStatusCode() == http.StatusNotFound && apiErr == nil {
 			return fmt.Errorf("%s %s: %w", op, key, ErrNotFound)
 		}
-		if re.HTTPStatusCode() < 500 {
+		if code := re.HTTPStatusCode(); code != 0 && code < 500 {
 			return fmt.Errorf("%s %s: %w", op, key, err)
 		}
 	}

@@ -1,0 +1,68 @@
+package video
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSniff(t *testing.T) {
+	box := func(size byte, typ, brand string) []byte {
+		b := append([]byte{0, 0, 0, size}, typ+brand+"\x00\x00\x02\x00"+strings.Repeat("x", 48)...)
+		return b
+	}
+	ebml := func(doctype string) []byte {
+		return append([]byte{0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x84}, doctype+"\x42\x87\x81\x04"...)
+	}
+	cases := []struct {
+		name string
+		head []byte
+		want string // "" for rejected
+	}{
+		{"mp4 isom", box(0x18, "ftyp", "isom"), "mp4"},
+		{"mp4 mp42", box(0x20, "ftyp", "mp42"), "mp4"},
+		{"mov ftyp qt", box(0x14, "ftyp", "qt  "), "mov"},
+		{"old mov moov first", box(0x6c, "moov", "mvhd"), "mov"},
+		{"old mov wide first", box(0x08, "wide", "...."), "mov"},
+		{"webm", ebml("webm"), "webm"},
+		{"mkv", ebml("matroska"), "mkv"},
+		{"heic image", box(0x18, "ftyp", "heic"), ""},
+		{"avif image", box(0x1c, "ftyp", "avif"), ""},
+		{"m4a audio", box(0x1c, "ftyp", "M4A "), ""},
+		{"ebml without doctype", []byte{0x1A, 0x45, 0xDF, 0xA3, 0x80}, ""},
+		{"png", []byte("\x89PNG\r\n\x1a\n0000000000000"), ""},
+		{"text", []byte("hello, this is not a video at all"), ""},
+		{"too short", []byte("ftyp"), ""},
+		{"empty", nil, ""},
+	}
+	for _, c := range cases {
+		got, ok := Sniff(c.head)
+		if (c.want == "" && ok) || (c.want != "" && (!ok || got.Name != c.want)) {
+			t.Errorf("%s: got %q %v, want %q", c.name, got.Name, ok, c.want)
+		}
+	}
+}
+
+func TestValidID(t *testing.T) {
+	id := NewID()
+	for in, want := range map[string]bool{
+		id: true, strings.ToUpper(id): false, "{" + id + "}": false, "urn:uuid:" + id: false,
+		strings.ReplaceAll(id, "-", ""): false, "": false, "../x": false,
+	} {
+		if got := ValidID(in); got != want {
+			t.Errorf("ValidID(%q): got %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestKeysStayInTheirPrefixes(t *testing.T) {
+	id := NewID()
+	if k := OriginalKey(id, ".mp4"); k != "originals/"+id+".mp4" {
+		t.Errorf("OriginalKey: %s", k)
+	}
+	if k := RenditionKey(id, 12, "720p"); k != "videos/"+id+"/a12/720p.mp4" {
+		t.Errorf("RenditionKey: %s", k)
+	}
+	if k := PosterKey(id, 1); k != "videos/"+id+"/a1/poster.jpg" {
+		t.Errorf("PosterKey: %s", k)
+	}
+}
