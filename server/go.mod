@@ -10,6 +10,8 @@ require (
 	golang.org/x/sync v0.25.0
 )
 
+require github.com/aws/aws-sdk-go-v2/feature/s3/manager v1.23.24
+
 require (
 	github.com/adrg/xdg v0.5.3
 	github.com/assetlab/assetlab/frontend v0.0.0

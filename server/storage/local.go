@@ -177,10 +177,7 @@ func (l *Local) info(key string, fi fs.FileInfo) Info {
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	var ino uint64
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		ino = uint64(st.Ino)
-	}
+	ino := fileID(fi)
 	return Info{
 		Key:         key,
 		Size:        fi.Size(),
@@ -364,7 +361,7 @@ func (l *Local) ServeSigned(w http.ResponseWriter, r *http.Request, key string) 
 }
 
 func mapFSErr(key string, err error) error {
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
 		return fmt.Errorf("%s: %w", key, ErrNotFound)
 	}
 	return err

@@ -132,6 +132,9 @@ func (s *Server) start() {
 	s.t.Fatalf("versitygw did not start listening:\n%s", b)
 }
 
+// Pid is the server's process ID.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Stop kills the server (it can be started again with Restart).
 func (s *Server) Stop() {
 	if s.cmd == nil {
