@@ -1,0 +1,169 @@
+// Package mediatest makes test clips with FFmpeg (lavfi testsrc2 and sine, no
+// committed media) and reads back what a rendition holds with ffprobe.
+package mediatest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Clip describes a generated test clip.
+type Clip struct {
+	Width, Height int
+	Seconds       float64
+	FPS           int
+	Audio         bool
+	// Container is mp4 (default), mov, webm or mkv.
+	Container string
+	// VideoArgs replace the default video encoder arguments (libx264).
+	VideoArgs []string
+	// Extra are more output arguments (metadata, SAR, ...).
+	Extra []string
+	// AudioOnly makes an audio-only file.
+	AudioOnly bool
+	// Rotate sets the display rotation (degrees), as phones do for portrait video.
+	Rotate int
+}
+
+var (
+	cacheMu  sync.Mutex
+	cacheDir string
+)
+
+// Make generates the clip (once per process for equal specs) and returns its path.
+func Make(t testing.TB, c Clip) string {
+	t.Helper()
+	if c.FPS == 0 {
+		c.FPS = 25
+	}
+	if c.Seconds == 0 {
+		c.Seconds = 2
+	}
+	if c.Container == "" {
+		c.Container = "mp4"
+	}
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	if cacheDir == "" {
+		d, err := os.MkdirTemp("", "assetlab-clips-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cacheDir = d
+	}
+	sum := sha256.Sum256(fmt.Appendf(nil, "%+v", c))
+	path := filepath.Join(cacheDir, hex.EncodeToString(sum[:8])+"."+c.Container)
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	dur := strconv.FormatFloat(c.Seconds, 'f', 3, 64)
+	args := []string{"-hide_banner", "-loglevel", "error", "-y"}
+	if !c.AudioOnly {
+		args = append(args, "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d:duration=%s", c.Width, c.Height, c.FPS, dur))
+	}
+	if c.Audio || c.AudioOnly {
+		args = append(args, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration="+dur)
+	}
+	if !c.AudioOnly {
+		va := c.VideoArgs
+		if va == nil {
+			va = []string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"}
+		}
+		args = append(args, va...)
+	}
+	if c.Audio || c.AudioOnly {
+		if c.Container == "webm" {
+			args = append(args, "-c:a", "libopus")
+		} else {
+			args = append(args, "-c:a", "aac")
+		}
+	}
+	args = append(args, c.Extra...)
+	out := path
+	if c.Rotate != 0 {
+		out = path + ".norotate." + c.Container
+	}
+	args = append(args, out)
+	if b, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("make clip %+v: %v\n%s", c, err, b)
+	}
+	if c.Rotate != 0 {
+		// FFmpeg 5.1 writes the rotation only when it copies the stream.
+		b, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", out, "-c", "copy",
+			"-metadata:s:v:0", "rotate="+strconv.Itoa(c.Rotate), path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("rotate clip: %v\n%s", err, b)
+		}
+		os.Remove(out)
+	}
+	return path
+}
+
+// Info is what ffprobe says of a media file.
+type Info struct {
+	VideoCodec, Profile, PixFmt string
+	Width, Height               int
+	SAR                         string
+	AudioCodec                  string
+	AudioChannels               int
+	Duration                    float64
+	FormatName                  string
+}
+
+// Probe reads a file's first video and audio streams.
+func Probe(t testing.TB, path string) Info {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	var raw struct {
+		Streams []map[string]any `json:"streams"`
+		Format  struct {
+			Duration   string `json:"duration"`
+			FormatName string `json:"format_name"`
+		} `json:"format"`
+	}
+	if err := json.Unmarshal(out, &raw); err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	var info Info
+	for _, s := range raw.Streams {
+		str := func(k string) string { v, _ := s[k].(string); return v }
+		num := func(k string) int { v, _ := s[k].(float64); return int(v) }
+		switch str("codec_type") {
+		case "video":
+			if info.VideoCodec == "" {
+				info.VideoCodec, info.Profile, info.PixFmt = str("codec_name"), str("profile"), str("pix_fmt")
+				info.Width, info.Height, info.SAR = num("width"), num("height"), str("sample_aspect_ratio")
+			}
+		case "audio":
+			if info.AudioCodec == "" {
+				info.AudioCodec, info.AudioChannels = str("codec_name"), num("channels")
+			}
+		}
+	}
+	info.Duration, _ = strconv.ParseFloat(raw.Format.Duration, 64)
+	info.FormatName = raw.Format.FormatName
+	return info
+}
+
+// KeyframeTimes lists the times of a file's video keyframes.
+func KeyframeTimes(t testing.TB, path string) []string {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-skip_frame", "nokey",
+		"-show_entries", "frame=pts_time", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe keyframes %s: %v", path, err)
+	}
+	return strings.Fields(string(out))
+}

@@ -1,0 +1,193 @@
+// Package transcode turns one source video into the rendition ladder with a
+// single FFmpeg process that decodes once and encodes every rung.
+package transcode
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// ErrBadInput marks failures caused by the file itself (corrupt, truncated, not
+// a video): another attempt would fail the same way.
+var ErrBadInput = errors.New("unusable input")
+
+// badInput wraps a person-readable reason as ErrBadInput.
+func badInput(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadInput, fmt.Sprintf(format, args...))
+}
+
+// Source describes the input as the renditions will see it.
+type Source struct {
+	// Width and Height are the displayed size: rotation and non-square
+	// pixels applied.
+	Width, Height int
+	// Duration is in seconds (0 if unknown).
+	Duration float64
+	HasAudio bool
+	// HDR is set for PQ and HLG sources, which are tone-mapped to SDR.
+	HDR      bool
+	PixFmt   string
+	Codec    string
+	Rotation int
+}
+
+type probeOut struct {
+	Streams []struct {
+		CodecType         string `json:"codec_type"`
+		CodecName         string `json:"codec_name"`
+		Width             int    `json:"width"`
+		Height            int    `json:"height"`
+		SampleAspectRatio string `json:"sample_aspect_ratio"`
+		PixFmt            string `json:"pix_fmt"`
+		ColorTransfer     string `json:"color_transfer"`
+		Duration          string `json:"duration"`
+		Tags              struct {
+			Rotate string `json:"rotate"`
+		} `json:"tags"`
+		SideData []struct {
+			Rotation float64 `json:"rotation"`
+		} `json:"side_data_list"`
+		Disposition struct {
+			AttachedPic int `json:"attached_pic"`
+		} `json:"disposition"`
+	} `json:"streams"`
+	Format struct {
+		Duration string `json:"duration"`
+	} `json:"format"`
+}
+
+// Probe reads the source's streams with ffprobe. input is a URL or a path.
+func Probe(ctx context.Context, ffprobe, input string) (Source, error) {
+	cmd := exec.CommandContext(ctx, ffprobe, append(inputOptions(input),
+		"-v", "error", "-print_format", "json", "-show_format", "-show_streams", input)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return Source{}, ctx.Err()
+		}
+		return Source{}, classify("ffprobe", err, stderr.String())
+	}
+	var out probeOut
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		return Source{}, fmt.Errorf("ffprobe output: %w", err)
+	}
+	var src Source
+	found := false
+	for _, s := range out.Streams {
+		switch {
+		case s.CodecType == "video" && s.Disposition.AttachedPic == 0 && !found:
+			found = true
+			src.Codec, src.PixFmt = s.CodecName, s.PixFmt
+			src.HDR = s.ColorTransfer == "smpte2084" || s.ColorTransfer == "arib-std-b67"
+			w, h := float64(s.Width), float64(s.Height)
+			if num, den, ok := ratio(s.SampleAspectRatio); ok && num > 0 && den > 0 {
+				w = w * float64(num) / float64(den)
+			}
+			rot := 0
+			if r, err := strconv.Atoi(s.Tags.Rotate); err == nil {
+				rot = r
+			}
+			for _, sd := range s.SideData {
+				if sd.Rotation != 0 {
+					rot = int(math.Round(sd.Rotation))
+				}
+			}
+			src.Rotation = ((rot % 360) + 360) % 360
+			if src.Rotation == 90 || src.Rotation == 270 {
+				w, h = h, w
+			}
+			src.Width, src.Height = int(math.Round(w)), int(math.Round(h))
+			if d, err := strconv.ParseFloat(s.Duration, 64); err == nil {
+				src.Duration = d
+			}
+		case s.CodecType == "audio":
+			src.HasAudio = true
+		}
+	}
+	if !found {
+		if src.HasAudio {
+			return Source{}, badInput("the file has no video stream (audio only)")
+		}
+		return Source{}, badInput("the file has no video stream")
+	}
+	if src.Width < 16 || src.Height < 16 {
+		return Source{}, badInput("the video is too small (%dx%d)", src.Width, src.Height)
+	}
+	if d, err := strconv.ParseFloat(out.Format.Duration, 64); err == nil && d > 0 {
+		src.Duration = d
+	}
+	return src, nil
+}
+
+func ratio(s string) (int, int, bool) {
+	a, b, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, 0, false
+	}
+	n, err1 := strconv.Atoi(a)
+	d, err2 := strconv.Atoi(b)
+	return n, d, err1 == nil && err2 == nil
+}
+
+// inputOptions makes FFmpeg resilient when it reads over HTTP: each seek is a
+// new ranged request, and a dropped connection is retried.
+func inputOptions(input string) []string {
+	if strings.HasPrefix(input, "http://") || strings.HasPrefix(input, "https://") {
+		return []string{"-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "10"}
+	}
+	return nil
+}
+
+// Messages by which FFmpeg says the data itself is bad.
+var badInputMarkers = []string{
+	"Invalid data found when processing input",
+	"moov atom not found",
+	"EBML header parsing failed",
+	"could not find codec parameters",
+	"Could not find codec parameters",
+	"no frame!",
+	"End of file",
+	"Invalid NAL unit size",
+	"error reading header",
+}
+
+// classify turns an FFmpeg failure into ErrBadInput when its output blames the
+// data, keeping the last line of stderr as the reason.
+func classify(tool string, err error, stderr string) error {
+	last := lastLine(stderr)
+	for _, m := range badInputMarkers {
+		if strings.Contains(stderr, m) {
+			return badInput("%s cannot read the file: %s", tool, last)
+		}
+	}
+	if last == "" {
+		return fmt.Errorf("%s: %w", tool, err)
+	}
+	return fmt.Errorf("%s: %w: %s", tool, err, last)
+}
+
+// lastLine returns the last non-empty line of s, with any URL query (which
+// may hold a signature) cut off.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	l := strings.TrimSpace(lines[len(lines)-1])
+	if i := strings.Index(l, "?"); i >= 0 && strings.Contains(l[:i], "://") {
+		if j := strings.IndexAny(l[i:], " :"); j >= 0 {
+			l = l[:i] + l[i+j:]
+		} else {
+			l = l[:i]
+		}
+	}
+	if len(l) > 300 {
+		l = l[:300]
+	}
+	return l
+}

@@ -1,0 +1,254 @@
+package transcode
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/assetlab/assetlab/server/video"
+)
+
+// Output is one planned rendition.
+type Output struct {
+	Rung          video.Rung
+	Width, Height int
+	// Path is where FFmpeg writes it.
+	Path string
+	// Size is its size in bytes, once written.
+	Size int64
+}
+
+// Plan picks the rungs of the ladder for a source: every rung whose short side
+// does not exceed the source's, so nothing is upscaled. A source smaller than
+// the lowest rung still gets that rung, at its own size.
+func Plan(src Source) []Output {
+	short := min(src.Width, src.Height)
+	var outs []Output
+	for _, r := range video.Ladder {
+		if r.Short > short {
+			continue
+		}
+		w, h := r.Short, r.Short
+		if src.Width >= src.Height {
+			w = even(float64(src.Width) * float64(r.Short) / float64(src.Height))
+		} else {
+			h = even(float64(src.Height) * float64(r.Short) / float64(src.Width))
+		}
+		outs = append(outs, Output{Rung: r, Width: w, Height: h})
+	}
+	if len(outs) == 0 {
+		outs = []Output{{Rung: video.Ladder[0], Width: even(float64(src.Width)), Height: even(float64(src.Height))}}
+	}
+	return outs
+}
+
+// even rounds to the nearest even number (H.264 in 4:2:0 needs even sizes).
+func even(x float64) int {
+	return max(2, 2*int(math.Round(x/2)))
+}
+
+// Options tune the encode.
+type Options struct {
+	FFmpeg, FFprobe string
+	// Preset is the x264 preset (default veryfast).
+	Preset string
+	// CRF is the x264 constant rate factor (default 23); each rung's maxrate
+	// caps it.
+	CRF int
+}
+
+func (o *Options) defaults() {
+	if o.FFmpeg == "" {
+		o.FFmpeg = "ffmpeg"
+	}
+	if o.FFprobe == "" {
+		o.FFprobe = "ffprobe"
+	}
+	if o.Preset == "" {
+		o.Preset = "veryfast"
+	}
+	if o.CRF == 0 {
+		o.CRF = 23
+	}
+}
+
+// Result is what a run produced.
+type Result struct {
+	Outputs []Output
+	// Poster is the path of the poster JPEG ("" if none could be made).
+	Poster string
+	// Encoded is the duration FFmpeg got through, in seconds.
+	Encoded float64
+}
+
+// Args builds the FFmpeg command line for a source: one decode, split into
+// every rung (and a poster), each scaled to square pixels and 8-bit 4:2:0,
+// H.264 capped at the rung's maxrate with a keyframe every 2 s at the same
+// times in every rendition, AAC stereo, MP4 with the index at the front.
+func Args(input string, src Source, outs []Output, poster string, o Options) []string {
+	o.defaults()
+	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error"}
+	args = append(args, inputOptions(input)...)
+	args = append(args, "-i", input)
+
+	var fc strings.Builder
+	fc.WriteString("[0:v:0]")
+	if src.HDR {
+		// PQ/HLG to SDR BT.709, so 8-bit renditions do not look washed out.
+		fc.WriteString("zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,")
+	}
+	branches := len(outs)
+	if poster != "" {
+		branches++
+	}
+	fmt.Fprintf(&fc, "split=%d", branches)
+	for i := range branches {
+		fmt.Fprintf(&fc, "[s%d]", i)
+	}
+	for i, out := range outs {
+		fmt.Fprintf(&fc, ";[s%d]scale=%d:%d:flags=bicubic,setsar=1,format=yuv420p[v%d]", i, out.Width, out.Height, i)
+	}
+	if poster != "" {
+		// A frame a little way in (the first is often black), at the largest
+		// rendition's size.
+		at := 1.0
+		if src.Duration > 0 {
+			at = math.Min(1, src.Duration/3)
+		}
+		big := outs[len(outs)-1]
+		fmt.Fprintf(&fc, ";[s%d]trim=start=%.3f,scale=%d:%d,setsar=1,format=yuvj420p[poster]", len(outs), at, big.Width, big.Height)
+	}
+	args = append(args, "-filter_complex", fc.String())
+
+	for i, out := range outs {
+		r := out.Rung
+		args = append(args,
+			"-map", fmt.Sprintf("[v%d]", i), "-map", "0:a:0?",
+			"-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(o.CRF), "-profile:v", "high",
+			"-maxrate", strconv.Itoa(r.MaxRate), "-bufsize", strconv.Itoa(r.BufSize),
+			"-force_key_frames", "expr:gte(t,n_forced*2)", "-sc_threshold", "0", "-g", "600",
+			"-fps_mode", "vfr",
+			"-c:a", "aac", "-b:a", strconv.Itoa(r.AudioRate), "-ac", "2",
+			"-movflags", "+faststart", "-f", "mp4", out.Path)
+	}
+	if poster != "" {
+		args = append(args, "-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", poster)
+	}
+	return append(args, "-progress", "pipe:1", "-nostats")
+}
+
+// Transcode probes input and writes its renditions and poster into dir.
+// progress, if not nil, is called with the percentage done as FFmpeg reports it.
+func Transcode(ctx context.Context, input, dir string, o Options, progress func(pct float64)) (Source, Result, error) {
+	o.defaults()
+	src, err := Probe(ctx, o.FFprobe, input)
+	if err != nil {
+		return src, Result{}, err
+	}
+	res, err := Run(ctx, input, src, dir, o, progress)
+	return src, res, err
+}
+
+// Run encodes a probed source into dir.
+func Run(ctx context.Context, input string, src Source, dir string, o Options, progress func(pct float64)) (Result, error) {
+	o.defaults()
+	outs := Plan(src)
+	for i := range outs {
+		outs[i].Path = filepath.Join(dir, string(outs[i].Rung.Quality)+".mp4")
+	}
+	poster := filepath.Join(dir, "poster.jpg")
+	cmd := exec.CommandContext(ctx, o.FFmpeg, Args(input, src, outs, poster, o)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return Result{}, err
+	}
+	stderr := &tailBuffer{max: 16 << 10}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return Result{}, fmt.Errorf("start ffmpeg: %w", err)
+	}
+	encoded := readProgress(stdout, src.Duration, progress)
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		return Result{}, ctx.Err()
+	}
+	if err != nil {
+		return Result{}, classify("ffmpeg", err, stderr.String())
+	}
+	res := Result{Outputs: outs, Encoded: encoded}
+	for i := range res.Outputs {
+		fi, err := os.Stat(res.Outputs[i].Path)
+		if err != nil || fi.Size() == 0 {
+			return Result{}, badInput("ffmpeg produced no %s output: %s", outs[i].Rung.Quality, lastLine(stderr.String()))
+		}
+		res.Outputs[i].Size = fi.Size()
+	}
+	if fi, err := os.Stat(poster); err == nil && fi.Size() > 0 {
+		res.Poster = poster
+	}
+	// A file cut short decodes "successfully" up to where it ends.
+	if src.Duration > 2 && encoded < 0.9*src.Duration {
+		return Result{}, badInput("only %.1f s of %.1f s could be decoded: the file is truncated or damaged", encoded, src.Duration)
+	}
+	return res, nil
+}
+
+// readProgress parses FFmpeg's -progress output, calling report with the
+// percentage done, and returns the last position in seconds.
+func readProgress(r io.Reader, duration float64, report func(float64)) float64 {
+	var pos float64
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "out_time_us":
+			if us, err := strconv.ParseInt(v, 10, 64); err == nil && us >= 0 {
+				pos = float64(us) / 1e6
+			}
+		case "progress":
+			switch {
+			case report == nil:
+			case v == "end":
+				report(100)
+			case duration > 0:
+				report(math.Min(99.9, 100*pos/duration))
+			}
+		}
+	}
+	io.Copy(io.Discard, r)
+	return pos
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = t.b[len(t.b)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
