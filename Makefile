@@ -7,7 +7,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 TOOLS := $(CURDIR)/.tools/bin
 VERSITYGW := $(TOOLS)/versitygw
 export VERSITYGW
-GO_PKGS := ./server/... ./frontend/...
+GO_PKGS := ./server/... ./worker/... ./frontend/...
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/package.json
 
 .PHONY: build run test test-go test-frontend deps deps-apt deps-go bench-upload clean
@@ -44,6 +44,7 @@ deps: deps-apt deps-go frontend/node_modules/.package-lock.json
 
 build: deps frontend/dist/index.html
 	go build -trimpath -o bin/assetlab-server ./server/cmd/assetlab-server
+	go build -trimpath -o bin/assetlab-worker ./worker/cmd/assetlab-worker
 
 run: build
 	./bin/assetlab-server

@@ -7,7 +7,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.10
 	github.com/aws/smithy-go v1.28.9
-	golang.org/x/sync v0.25.0
 )
 
 require github.com/aws/aws-sdk-go-v2/feature/s3/manager v1.23.24
@@ -15,6 +14,7 @@ require github.com/aws/aws-sdk-go-v2/feature/s3/manager v1.23.24
 require (
 	github.com/adrg/xdg v0.5.3
 	github.com/assetlab/assetlab/frontend v0.0.0
+	github.com/assetlab/assetlab/worker v0.0.0
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.9 // indirect
@@ -36,3 +36,5 @@ require (
 )
 
 replace github.com/assetlab/assetlab/frontend => ../frontend
+
+replace github.com/assetlab/assetlab/worker => ../worker

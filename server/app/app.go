@@ -183,7 +183,7 @@ func (s *Server) Run(ctx context.Context) error {
 				defer wg.Done()
 				err := s.worker(ctx, WorkerEnv{
 					Config: s.cfg, Raw: ws.Raw, Videos: ws.Videos, Wake: s.wake,
-					Log: s.log.With(slog.Int("worker", i)),
+					Log: s.log.With(slog.Int("loop", i)),
 				})
 				if err != nil && ctx.Err() == nil {
 					errc <- fmt.Errorf("worker %d: %w", i, err)

@@ -56,6 +56,24 @@ type Config struct {
 	// DeleteOriginal removes the original once every rendition is stored.
 	DeleteOriginal bool
 
+	// JobLease is how long a worker's claim on a job lasts without a heartbeat;
+	// after it another worker takes the job over.
+	JobLease time.Duration
+	// MaxAttempts caps the tries of one job.
+	MaxAttempts int
+	// RetryBackoff is the wait before a failed job's second attempt; it doubles
+	// for each further one.
+	RetryBackoff time.Duration
+	// PollInterval is how often an idle standalone worker looks for jobs at
+	// first; PollMax is what the interval grows to while it stays idle.
+	PollInterval, PollMax time.Duration
+	// FFmpeg and FFprobe are the programs the worker runs.
+	FFmpeg, FFprobe string
+	// X264Preset trades encode speed for size.
+	X264Preset string
+	// TmpDir holds renditions while they are made.
+	TmpDir string
+
 	LogFormat string // "text" or "json"
 	LogLevel  string // "debug", "info", "warn", "error"
 }
@@ -85,6 +103,14 @@ var Vars = []Var{
 	{"ASSETLAB_URL_TTL", "1h", "lifetime of the presigned URLs given to viewers"},
 	{"ASSETLAB_MAX_UPLOAD_BYTES", "1073741824", "largest accepted upload (1 GiB)"},
 	{"ASSETLAB_DELETE_ORIGINAL", "false", "delete the original once the renditions are stored"},
+	{"ASSETLAB_JOB_LEASE", "30s", "how long a worker's claim on a job lasts without a heartbeat (heartbeats every third of it)"},
+	{"ASSETLAB_MAX_ATTEMPTS", "3", "tries of one job before its status becomes error"},
+	{"ASSETLAB_RETRY_BACKOFF", "10s", "wait before retrying a failed job; doubles with each attempt"},
+	{"ASSETLAB_POLL_INTERVAL", "2s", "how often an idle standalone worker looks for jobs at first (with ±25% jitter)"},
+	{"ASSETLAB_POLL_MAX", "30s", "what the poll interval grows to while a worker stays idle"},
+	{"ASSETLAB_FFMPEG / ASSETLAB_FFPROBE", "ffmpeg / ffprobe", "the FFmpeg programs"},
+	{"ASSETLAB_X264_PRESET", "veryfast", "x264 preset of the renditions"},
+	{"ASSETLAB_TMP_DIR", "(the system's)", "where renditions are written before they are uploaded"},
 	{"ASSETLAB_LOG_FORMAT", "text", "text or json"},
 	{"ASSETLAB_LOG_LEVEL", "info", "debug, info, warn or error"},
 }
@@ -113,6 +139,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AccessKey:      env("AWS_ACCESS_KEY_ID"),
 		SecretKey:      env("AWS_SECRET_ACCESS_KEY"),
 		SessionToken:   env("AWS_SESSION_TOKEN"),
+		FFmpeg:         env("ASSETLAB_FFMPEG"),
+		FFprobe:        env("ASSETLAB_FFPROBE"),
+		X264Preset:     env("ASSETLAB_X264_PRESET"),
+		TmpDir:         env("ASSETLAB_TMP_DIR"),
 		LogFormat:      env("ASSETLAB_LOG_FORMAT"),
 		LogLevel:       env("ASSETLAB_LOG_LEVEL"),
 	}
@@ -145,14 +175,23 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.MaxUploadBytes = num("ASSETLAB_MAX_UPLOAD_BYTES", 1<<30)
 	c.DeleteOriginal = boolean("ASSETLAB_DELETE_ORIGINAL", false)
 	c.PathStyle = boolean("S3_PATH_STYLE", c.Endpoint != "")
-	c.URLTTL = time.Hour
-	if v := env("ASSETLAB_URL_TTL"); v != "" {
+	duration := func(name string, def time.Duration) time.Duration {
+		v := env(name)
+		if v == "" {
+			return def
+		}
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("ASSETLAB_URL_TTL: %q is not a duration such as 30m", v))
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration such as 30s", name, v))
 		}
-		c.URLTTL = d
+		return d
 	}
+	c.URLTTL = duration("ASSETLAB_URL_TTL", time.Hour)
+	c.JobLease = duration("ASSETLAB_JOB_LEASE", 30*time.Second)
+	c.RetryBackoff = duration("ASSETLAB_RETRY_BACKOFF", 10*time.Second)
+	c.PollInterval = duration("ASSETLAB_POLL_INTERVAL", 2*time.Second)
+	c.PollMax = duration("ASSETLAB_POLL_MAX", 30*time.Second)
+	c.MaxAttempts = int(num("ASSETLAB_MAX_ATTEMPTS", 3))
 	for _, o := range strings.Split(env("CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.CORSOrigins = append(c.CORSOrigins, strings.TrimRight(o, "/"))
@@ -175,6 +214,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.LogFormat == "" {
 		c.LogFormat = "text"
+	}
+	if c.FFmpeg == "" {
+		c.FFmpeg = "ffmpeg"
+	}
+	if c.FFprobe == "" {
+		c.FFprobe = "ffprobe"
+	}
+	if c.X264Preset == "" {
+		c.X264Preset = "veryfast"
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
@@ -202,6 +250,18 @@ func (c Config) Validate() error {
 	}
 	if c.URLTTL < time.Minute || c.URLTTL > 7*24*time.Hour {
 		errs = append(errs, errors.New("ASSETLAB_URL_TTL: must be from 1m to 168h"))
+	}
+	if c.JobLease < time.Second {
+		errs = append(errs, errors.New("ASSETLAB_JOB_LEASE: must be 1s or more"))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, errors.New("ASSETLAB_MAX_ATTEMPTS: must be 1 or more"))
+	}
+	if c.RetryBackoff < 0 {
+		errs = append(errs, errors.New("ASSETLAB_RETRY_BACKOFF: must not be negative"))
+	}
+	if c.PollInterval < 10*time.Millisecond || c.PollMax < c.PollInterval {
+		errs = append(errs, errors.New("ASSETLAB_POLL_INTERVAL: must be 10ms or more, and ASSETLAB_POLL_MAX no less"))
 	}
 	for _, u := range []struct{ name, v string }{
 		{"ASSETLAB_PUBLIC_URL", c.PublicURL}, {"AWS_ENDPOINT_URL_S3", c.Endpoint}, {"S3_PUBLIC_ENDPOINT", c.PublicEndpoint},

@@ -100,6 +100,10 @@ func (l *Local) path(key string) (string, error) {
 	return filepath.Join(l.root, filepath.FromSlash(key)), nil
 }
 
+// Path is the file that holds key, for programs on this machine (FFmpeg)
+// that can read it directly.
+func (l *Local) Path(key string) (string, error) { return l.path(key) }
+
 func (l *Local) tempFile() (*os.File, error) {
 	return os.CreateTemp(l.tmp, "put-*")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/assetlab/assetlab/frontend"
 	"github.com/assetlab/assetlab/server/app"
 	"github.com/assetlab/assetlab/server/config"
+	"github.com/assetlab/assetlab/worker"
 )
 
 func main() {
@@ -28,7 +29,14 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := app.New(ctx, app.Options{Config: cfg, Frontend: frontend.Dist(), Log: app.NewLogger(cfg)})
+	srv, err := app.New(ctx, app.Options{
+		Config:   cfg,
+		Frontend: frontend.Dist(),
+		Worker: func(ctx context.Context, env app.WorkerEnv) error {
+			return worker.New(env.Config, env.Raw, env.Videos, env.Log).Run(ctx, env.Wake)
+		},
+		Log: app.NewLogger(cfg),
+	})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,55 @@
+// Command assetlab-worker transcodes uploaded videos. Run as many as the load
+// needs, against the same S3 buckets (or the same ASSETLAB_DATA_DIR on one
+// machine) as the server; they coordinate through storage alone.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/assetlab/assetlab/server/app"
+	"github.com/assetlab/assetlab/server/config"
+	"github.com/assetlab/assetlab/worker"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "assetlab-worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	stores, err := app.OpenStores(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		stores.RunJanitor(ctx, 30*time.Second)
+	}()
+	for i := range max(1, cfg.Workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			worker.New(cfg, stores.Raw, stores.Videos, log.With(slog.Int("loop", i))).Run(ctx, nil)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
