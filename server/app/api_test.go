@@ -11,16 +11,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/video"
 )
 
 func TestUploadAndWatch(t *testing.T) {
-	for _, backend := range backends {
+	for _, backend := range apptest.Backends {
 		t.Run(backend, func(t *testing.T) {
-			e := newEnv(t, backend)
-			content := videoBytes(12<<20 + 777) // three parts
-			code, body := e.upload(testToken, content)
+			e := apptest.Start(t, backend)
+			content := apptest.VideoBytes(12<<20 + 777) // three parts
+			code, body := e.Upload(apptest.Token, content)
 			if code != http.StatusCreated {
 				t.Fatalf("upload: got %d %v, want 201", code, body)
 			}
@@ -31,46 +32,46 @@ func TestUploadAndWatch(t *testing.T) {
 			if got, want := body["key"], video.OriginalKey(id, ".mp4"); got != want {
 				t.Errorf("upload: key %v, want %v", got, want)
 			}
-			e.assertClean([]string{jobs.QueueKey(id), video.OriginalKey(id, ".mp4"), video.MetaKey(id)}, 0)
+			e.AssertClean([]string{jobs.QueueKey(id), video.OriginalKey(id, ".mp4"), video.MetaKey(id)}, 0)
 
-			code, body = e.get("/api/video/" + id)
+			code, body = e.Get("/api/video/" + id)
 			if code != http.StatusOK {
 				t.Fatalf("GET /api/video/{id}: %d %v", code, body)
 			}
-			if got := fetch(t, body["url"].(string)); !bytes.Equal(got, content) {
+			if got := apptest.Fetch(t, body["url"].(string)); !bytes.Equal(got, content) {
 				t.Errorf("original URL served %d bytes, want the %d uploaded", len(got), len(content))
 			}
 
-			code, body = e.get("/api/video/" + id + "/status")
+			code, body = e.Get("/api/video/" + id + "/status")
 			if code != http.StatusOK || body["status"] != "pending" {
 				t.Errorf("status: got %d %v, want 200 pending", code, body)
 			}
-			if code, _ := e.get("/api/video/" + id + "/720p"); code != http.StatusNotFound {
+			if code, _ := e.Get("/api/video/" + id + "/720p"); code != http.StatusNotFound {
 				t.Errorf("rendition before transcoding: got %d, want 404", code)
 			}
 
-			code, body = e.get("/api/videos/" + id)
+			code, body = e.Get("/api/videos/" + id)
 			if code != http.StatusOK || body["status"] != "pending" || body["filename"] != "clip.mp4" ||
 				body["size"] != float64(len(content)) || body["content_type"] != "video/mp4" || body["original_url"] == "" {
 				t.Errorf("details: got %d %v", code, body)
 			}
 
-			if code, _ := e.get("/api/videos"); code != http.StatusUnauthorized {
+			if code, _ := e.Get("/api/videos"); code != http.StatusUnauthorized {
 				t.Errorf("library without token: got %d, want 401", code)
 			}
-			code, body = e.do("GET", "/api/videos", testToken, "", nil)
+			code, body = e.Do("GET", "/api/videos", apptest.Token, "", nil)
 			if list, _ := body["videos"].([]any); code != http.StatusOK || len(list) != 1 {
 				t.Errorf("library: got %d %v, want one video", code, body)
 			}
 
-			if code, _ := e.do("DELETE", "/api/videos/"+id, "", "", nil); code != http.StatusUnauthorized {
+			if code, _ := e.Do("DELETE", "/api/videos/"+id, "", "", nil); code != http.StatusUnauthorized {
 				t.Errorf("delete without token: got %d, want 401", code)
 			}
-			if code, body := e.do("DELETE", "/api/videos/"+id, testToken, "", nil); code != http.StatusNoContent {
+			if code, body := e.Do("DELETE", "/api/videos/"+id, apptest.Token, "", nil); code != http.StatusNoContent {
 				t.Errorf("delete: got %d %v, want 204", code, body)
 			}
-			e.assertClean(nil, 0)
-			if code, _ := e.get("/api/video/" + id + "/status"); code != http.StatusNotFound {
+			e.AssertClean(nil, 0)
+			if code, _ := e.Get("/api/video/" + id + "/status"); code != http.StatusNotFound {
 				t.Errorf("status after delete: got %d, want 404", code)
 			}
 		})
@@ -81,7 +82,7 @@ func TestBadUploads(t *testing.T) {
 	png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 1000)...)
 	heic := append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 1000)...)
 	form := func(field string, content []byte) (string, io.Reader) {
-		ct, b := multipartBody(field, "x.mp4", content)
+		ct, b := apptest.MultipartBody(field, "x.mp4", content)
 		return ct, b
 	}
 	cases := []struct {
@@ -91,36 +92,36 @@ func TestBadUploads(t *testing.T) {
 		status  int
 		message string
 	}{
-		{"no token", "", func() (string, io.Reader) { return form("file", videoBytes(1000)) }, 401, "missing bearer token"},
-		{"wrong token", "nope-nope-nope-nope", func() (string, io.Reader) { return form("file", videoBytes(1000)) }, 401, "invalid token"},
-		{"not multipart", testToken, func() (string, io.Reader) { return "video/mp4", bytes.NewReader(videoBytes(1000)) }, 400, "multipart/form-data"},
-		{"missing field", testToken, func() (string, io.Reader) { return form("video", videoBytes(1000)) }, 400, `missing the field "file"`},
-		{"empty file", testToken, func() (string, io.Reader) { return form("file", nil) }, 400, "empty"},
-		{"png", testToken, func() (string, io.Reader) { return form("file", png) }, 415, "not a supported video"},
-		{"heic image", testToken, func() (string, io.Reader) { return form("file", heic) }, 415, "not a supported video"},
-		{"text", testToken, func() (string, io.Reader) { return form("file", bytes.Repeat([]byte("hello "), 10000)) }, 415, "not a supported video"},
-		{"over the limit", testToken, func() (string, io.Reader) { return form("file", videoBytes(8<<20+1)) }, 413, "file too large: the limit is 8 MiB"},
-		{"truncated multipart", testToken, func() (string, io.Reader) {
-			ct, b := multipartBody("file", "x.mp4", videoBytes(6<<20))
+		{"no token", "", func() (string, io.Reader) { return form("file", apptest.VideoBytes(1000)) }, 401, "missing bearer token"},
+		{"wrong token", "nope-nope-nope-nope", func() (string, io.Reader) { return form("file", apptest.VideoBytes(1000)) }, 401, "invalid token"},
+		{"not multipart", apptest.Token, func() (string, io.Reader) { return "video/mp4", bytes.NewReader(apptest.VideoBytes(1000)) }, 400, "multipart/form-data"},
+		{"missing field", apptest.Token, func() (string, io.Reader) { return form("video", apptest.VideoBytes(1000)) }, 400, `missing the field "file"`},
+		{"empty file", apptest.Token, func() (string, io.Reader) { return form("file", nil) }, 400, "empty"},
+		{"png", apptest.Token, func() (string, io.Reader) { return form("file", png) }, 415, "not a supported video"},
+		{"heic image", apptest.Token, func() (string, io.Reader) { return form("file", heic) }, 415, "not a supported video"},
+		{"text", apptest.Token, func() (string, io.Reader) { return form("file", bytes.Repeat([]byte("hello "), 10000)) }, 415, "not a supported video"},
+		{"over the limit", apptest.Token, func() (string, io.Reader) { return form("file", apptest.VideoBytes(8<<20+1)) }, 413, "file too large: the limit is 8 MiB"},
+		{"truncated multipart", apptest.Token, func() (string, io.Reader) {
+			ct, b := apptest.MultipartBody("file", "x.mp4", apptest.VideoBytes(6<<20))
 			return ct, io.LimitReader(b, int64(b.Len()-100))
 		}, 400, "interrupted"},
 	}
-	for _, backend := range backends {
+	for _, backend := range apptest.Backends {
 		t.Run(backend, func(t *testing.T) {
-			e := newEnv(t, backend, "ASSETLAB_MAX_UPLOAD_BYTES=8388608")
+			e := apptest.Start(t, backend, "ASSETLAB_MAX_UPLOAD_BYTES=8388608")
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					ct, body := c.body()
-					code, resp := e.do("POST", "/api/upload", c.token, ct, body)
+					code, resp := e.Do("POST", "/api/upload", c.token, ct, body)
 					msg, _ := resp["error"].(string)
 					if code != c.status || !strings.Contains(msg, c.message) {
 						t.Errorf("got %d %q, want %d with %q", code, msg, c.status, c.message)
 					}
-					e.assertClean(nil, 5*time.Second)
+					e.AssertClean(nil, 5*time.Second)
 				})
 			}
 			// Exactly at the limit is fine.
-			if code, body := e.upload(testToken, videoBytes(8<<20)); code != http.StatusCreated {
+			if code, body := e.Upload(apptest.Token, apptest.VideoBytes(8<<20)); code != http.StatusCreated {
 				t.Errorf("upload of exactly the limit: got %d %v, want 201", code, body)
 			}
 		})
@@ -129,10 +130,10 @@ func TestBadUploads(t *testing.T) {
 
 // A body that says it is over 1 GiB is refused before it is read.
 func TestContentLengthOverLimit(t *testing.T) {
-	e := newEnv(t, "local")
-	req, _ := http.NewRequest("POST", e.url+"/api/upload", io.MultiReader(bytes.NewReader(mp4Head), zeros{}))
+	e := apptest.Start(t, "local")
+	req, _ := http.NewRequest("POST", e.URL+"/api/upload", io.MultiReader(bytes.NewReader(apptest.MP4Head), zeros{}))
 	req.ContentLength = 1<<30 + 2<<20
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Authorization", "Bearer "+apptest.Token)
 	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -142,7 +143,7 @@ func TestContentLengthOverLimit(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("got %d, want 413", resp.StatusCode)
 	}
-	e.assertClean(nil, 0)
+	e.AssertClean(nil, 0)
 }
 
 // The real 1 GiB limit holds while streaming, with no Content-Length to go by.
@@ -150,20 +151,20 @@ func TestOneGiBLimitWhileStreaming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams 1 GiB")
 	}
-	e := newEnv(t, "local")
+	e := apptest.Start(t, "local")
 	pr, pw := io.Pipe()
 	mw := newStreamingForm(pw)
 	go func() {
 		f := mw.file("big.mp4")
-		f.Write(mp4Head)
-		_, err := io.CopyN(f, zeros{}, 1<<30-int64(len(mp4Head))+1) // one byte over
+		f.Write(apptest.MP4Head)
+		_, err := io.CopyN(f, zeros{}, 1<<30-int64(len(apptest.MP4Head))+1) // one byte over
 		if err == nil {
 			err = mw.close()
 		}
 		pw.CloseWithError(err)
 	}()
-	req, _ := http.NewRequest("POST", e.url+"/api/upload", pr)
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req, _ := http.NewRequest("POST", e.URL+"/api/upload", pr)
+	req.Header.Set("Authorization", "Bearer "+apptest.Token)
 	req.Header.Set("Content-Type", mw.contentType())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -175,11 +176,11 @@ func TestOneGiBLimitWhileStreaming(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "1 GiB") {
 		t.Errorf("got %d %s, want 413 naming the 1 GiB limit", resp.StatusCode, b)
 	}
-	e.assertClean(nil, 5*time.Second)
+	e.AssertClean(nil, 5*time.Second)
 }
 
 func TestMalformedIDs(t *testing.T) {
-	e := newEnv(t, "local")
+	e := apptest.Start(t, "local")
 	id := video.NewID()
 	cases := map[string]int{
 		"/api/video/not-a-uuid":                     400,
@@ -201,7 +202,7 @@ func TestMalformedIDs(t *testing.T) {
 		"/api/videos/" + id:                         404,
 	}
 	for path, want := range cases {
-		req, err := http.NewRequest("GET", e.url+path, nil)
+		req, err := http.NewRequest("GET", e.URL+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,10 +222,10 @@ func TestMalformedIDs(t *testing.T) {
 
 // A client that goes away mid-upload leaves nothing behind.
 func TestClientDisconnectMidUpload(t *testing.T) {
-	for _, backend := range backends {
+	for _, backend := range apptest.Backends {
 		t.Run(backend, func(t *testing.T) {
-			e := newEnv(t, backend)
-			conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+			e := apptest.Start(t, backend)
+			conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,21 +233,21 @@ func TestClientDisconnectMidUpload(t *testing.T) {
 			fmt.Fprintf(w, "POST /api/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
 				"Content-Type: multipart/form-data; boundary=BOUNDARY\r\nContent-Length: 100000000\r\n\r\n"+
 				"--BOUNDARY\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n"+
-				"Content-Type: video/mp4\r\n\r\n", testToken)
-			w.Write(videoBytes(17 << 20))
+				"Content-Type: video/mp4\r\n\r\n", apptest.Token)
+			w.Write(apptest.VideoBytes(17 << 20))
 			w.Flush()
 			// Wait until the upload is under way in storage, then hang up.
 			deadline := time.Now().Add(10 * time.Second)
-			for len(e.inFlight()) == 0 {
+			for len(e.InFlight()) == 0 {
 				if time.Now().After(deadline) {
 					t.Fatal("the upload never started")
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
 			conn.Close()
-			e.assertClean(nil, 10*time.Second)
+			e.AssertClean(nil, 10*time.Second)
 			// The server carries on.
-			if code, body := e.upload(testToken, videoBytes(1000)); code != http.StatusCreated {
+			if code, body := e.Upload(apptest.Token, apptest.VideoBytes(1000)); code != http.StatusCreated {
 				t.Errorf("upload after a disconnect: got %d %v", code, body)
 			}
 		})
@@ -256,19 +257,19 @@ func TestClientDisconnectMidUpload(t *testing.T) {
 // Storage going away mid-upload is a 503, leaves nothing behind once it is
 // back, and the server recovers without a restart.
 func TestStorageOutageMidUpload(t *testing.T) {
-	e := newEnv(t, "s3")
+	e := apptest.Start(t, "s3")
 	pr, pw := io.Pipe()
 	mw := newStreamingForm(pw)
 	wrote := make(chan error, 1)
 	go func() {
 		f := mw.file("a.mp4")
-		f.Write(mp4Head)
+		f.Write(apptest.MP4Head)
 		_, err := io.CopyN(f, zeros{}, 400<<20)
 		wrote <- err
 		pw.CloseWithError(err)
 	}()
-	req, _ := http.NewRequest("POST", e.url+"/api/upload", pr)
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req, _ := http.NewRequest("POST", e.URL+"/api/upload", pr)
+	req.Header.Set("Authorization", "Bearer "+apptest.Token)
 	req.Header.Set("Content-Type", mw.contentType())
 	type result struct {
 		code int
@@ -287,13 +288,13 @@ func TestStorageOutageMidUpload(t *testing.T) {
 		done <- result{code: resp.StatusCode, body: string(b)}
 	}()
 	deadline := time.Now().Add(10 * time.Second)
-	for len(e.gw.OpenUploads(t, "raw")) == 0 {
+	for len(e.S3.OpenUploads(t, "raw")) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the upload never started")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	e.gw.Stop()
+	e.S3.Stop()
 	var r result
 	select {
 	case r = <-done:
@@ -304,30 +305,30 @@ func TestStorageOutageMidUpload(t *testing.T) {
 	if r.err != nil || r.code != http.StatusServiceUnavailable || !strings.Contains(r.body, "storage is unavailable") {
 		t.Errorf("upload during outage: got %d %q (%v), want 503", r.code, r.body, r.err)
 	}
-	if code, _ := e.get("/readyz"); code != http.StatusServiceUnavailable {
+	if code, _ := e.Get("/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz during outage: got %d, want 503", code)
 	}
-	e.gw.Restart()
-	if code, _ := e.get("/readyz"); code != http.StatusOK {
+	e.S3.Restart()
+	if code, _ := e.Get("/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz after outage: got %d, want 200", code)
 	}
-	e.assertClean(nil, 15*time.Second)
-	code, body := e.upload(testToken, videoBytes(6<<20))
+	e.AssertClean(nil, 15*time.Second)
+	code, body := e.Upload(apptest.Token, apptest.VideoBytes(6<<20))
 	if code != http.StatusCreated {
 		t.Fatalf("upload after outage: got %d %v", code, body)
 	}
 }
 
 func TestHealthCORSAndSPA(t *testing.T) {
-	e := newEnv(t, "local", "CORS_ORIGINS=https://app.example")
-	if code, body := e.get("/healthz"); code != 200 || body["status"] != "ok" {
+	e := apptest.Start(t, "local", "CORS_ORIGINS=https://app.example")
+	if code, body := e.Get("/healthz"); code != 200 || body["status"] != "ok" {
 		t.Errorf("/healthz: %d %v", code, body)
 	}
-	if code, body := e.get("/readyz"); code != 200 || body["status"] != "ready" {
+	if code, body := e.Get("/readyz"); code != 200 || body["status"] != "ready" {
 		t.Errorf("/readyz: %d %v", code, body)
 	}
 	for origin, allowed := range map[string]bool{"https://app.example": true, "https://evil.example": false} {
-		req, _ := http.NewRequest("OPTIONS", e.url+"/api/upload", nil)
+		req, _ := http.NewRequest("OPTIONS", e.URL+"/api/upload", nil)
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", "POST")
 		req.Header.Set("Access-Control-Request-Headers", "authorization")
@@ -341,7 +342,7 @@ func TestHealthCORSAndSPA(t *testing.T) {
 			t.Errorf("preflight from %s: allowed %v, want %v", origin, got, allowed)
 		}
 	}
-	if code, body := e.get("/api/nothing"); code != 404 || body["error"] == nil {
+	if code, body := e.Get("/api/nothing"); code != 404 || body["error"] == nil {
 		t.Errorf("unknown API path: %d %v, want a JSON 404", code, body)
 	}
 }

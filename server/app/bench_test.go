@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/storage/s3test"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
@@ -45,7 +46,7 @@ func BenchmarkUpload1GiB(b *testing.B) {
 	port := freePort(b)
 	srv := exec.Command(bin)
 	srv.Env = append(os.Environ(), gw.Env("raw", "videos")...)
-	srv.Env = append(srv.Env, "ADMIN_TOKEN="+testToken, "PORT="+strconv.Itoa(port), "HOST=127.0.0.1",
+	srv.Env = append(srv.Env, "ADMIN_TOKEN="+apptest.Token, "PORT="+strconv.Itoa(port), "HOST=127.0.0.1",
 		"ASSETLAB_WORKERS=0", "ASSETLAB_LOG_LEVEL=warn")
 	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
 	if err := srv.Start(); err != nil {
@@ -125,8 +126,8 @@ func writeSource(b *testing.B, path string, size int64) {
 	}
 	defer f.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
-	w.Write(mp4Head)
-	if _, err := io.CopyN(w, rand.NewChaCha8([32]byte{7}), size-int64(len(mp4Head))); err != nil {
+	w.Write(apptest.MP4Head)
+	if _, err := io.CopyN(w, rand.NewChaCha8([32]byte{7}), size-int64(len(apptest.MP4Head))); err != nil {
 		b.Fatal(err)
 	}
 	if err := w.Flush(); err != nil {
@@ -153,7 +154,7 @@ func uploadFile(b *testing.B, base, path string) string {
 		pw.CloseWithError(mw.Close())
 	}()
 	req, _ := http.NewRequest("POST", base+"/api/upload", pr)
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Authorization", "Bearer "+apptest.Token)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
