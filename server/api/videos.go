@@ -77,12 +77,37 @@ func (a *API) originalURL(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.presign(r, a.Raw, m.OriginalKey)
+	u, err := a.sourceURL(r, m, nil)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"url": u})
 	return nil
+}
+
+// sourceURL is the URL of the original; once the original has been deleted
+// (ASSETLAB_DELETE_ORIGINAL), that of the largest rendition. st is the job's
+// state if the caller has it.
+func (a *API) sourceURL(r *http.Request, m video.Meta, st *jobs.State) (string, error) {
+	_, err := a.Raw.Stat(r.Context(), m.OriginalKey)
+	if err == nil {
+		return a.presign(r, a.Raw, m.OriginalKey)
+	}
+	if !errors.Is(err, storage.ErrNotFound) {
+		return "", err
+	}
+	if st == nil {
+		loaded, err := jobs.Load(r.Context(), a.Videos, m.ID)
+		if err != nil {
+			return "", err
+		}
+		st = &loaded
+	}
+	if res := st.Result; res != nil && res.Status == video.StatusDone && len(res.Renditions) > 0 {
+		best := slices.MaxFunc(res.Renditions, func(x, y jobs.Rendition) int { return cmp.Compare(x.Width*x.Height, y.Width*y.Height) })
+		return a.presign(r, a.Videos, video.RenditionKey(m.ID, res.Attempt, best.Quality))
+	}
+	return "", errorf(http.StatusNotFound, "the original file is gone")
 }
 
 type statusBody struct {
@@ -202,7 +227,7 @@ func (a *API) describe(r *http.Request, m video.Meta) (Details, error) {
 		Renditions: []RenditionURL{},
 		ExpiresAt:  time.Now().Add(a.URLTTL).UTC().Truncate(time.Second),
 	}
-	if d.Original, err = a.presign(r, a.Raw, m.OriginalKey); err != nil {
+	if d.Original, err = a.sourceURL(r, m, &st); err != nil {
 		return d, err
 	}
 	if res := st.Result; res != nil && res.Status == video.StatusDone {

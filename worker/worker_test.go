@@ -1,0 +1,435 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/assetlab/assetlab/server/app"
+	"github.com/assetlab/assetlab/server/app/apptest"
+	"github.com/assetlab/assetlab/server/jobs"
+	"github.com/assetlab/assetlab/server/storage"
+	"github.com/assetlab/assetlab/server/video"
+	"github.com/assetlab/assetlab/worker"
+	"github.com/assetlab/assetlab/worker/mediatest"
+)
+
+var workerBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "assetlab-worker-bin-")
+	if err != nil {
+		panic(err)
+	}
+	workerBin = filepath.Join(dir, "assetlab-worker")
+	if out, err := exec.Command("go", "build", "-o", workerBin, "github.com/assetlab/assetlab/worker/cmd/assetlab-worker").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build worker: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// countingFFmpeg writes a wrapper around ffmpeg that logs each run's input, so
+// a test can count transcodes across processes.
+func countingFFmpeg(t *testing.T) (path, logFile string) {
+	dir := t.TempDir()
+	logFile = filepath.Join(dir, "runs.log")
+	path = filepath.Join(dir, "ffmpeg")
+	script := fmt.Sprintf("#!/bin/sh\nfor a; do case \"$a\" in *originals/*) echo \"$a\" >> %q;; esac; done\nexec ffmpeg \"$@\"\n", logFile)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path, logFile
+}
+
+// runsPerVideo counts the transcodes logged by countingFFmpeg, per video ID.
+func runsPerVideo(t *testing.T, logFile string) map[string]int {
+	b, _ := os.ReadFile(logFile)
+	counts := map[string]int{}
+	for _, line := range strings.Fields(string(b)) {
+		_, after, _ := strings.Cut(line, "originals/")
+		counts[after[:36]]++
+	}
+	return counts
+}
+
+// process is a standalone worker process.
+type process struct {
+	cmd *exec.Cmd
+	log *os.File
+}
+
+func startWorker(t *testing.T, e *apptest.Env, env ...string) *process {
+	t.Helper()
+	cmd := exec.Command(workerBin)
+	cmd.Env = append(os.Environ(), "ASSETLAB_DATA_DIR="+e.Config.DataDir, "ASSETLAB_LOG_LEVEL=info",
+		"ASSETLAB_POLL_INTERVAL=100ms", "ASSETLAB_POLL_MAX=500ms", "ASSETLAB_WORKERS=1")
+	if e.S3 != nil {
+		cmd.Env = append(cmd.Env, e.S3.Env("raw", "videos")...)
+	}
+	cmd.Env = append(cmd.Env, env...)
+	logf, err := os.CreateTemp(t.TempDir(), "worker-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group, so that a kill takes its FFmpeg too, as a
+	// machine or container dying would.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, log: logf}
+	t.Cleanup(func() { p.signal(syscall.SIGKILL); cmd.Wait() })
+	return p
+}
+
+func (p *process) signal(sig syscall.Signal) { syscall.Kill(-p.cmd.Process.Pid, sig) }
+
+func (p *process) logText() string {
+	b, _ := os.ReadFile(p.log.Name())
+	return string(b)
+}
+
+func uploadClip(t *testing.T, e *apptest.Env, clip string) string {
+	t.Helper()
+	data, err := os.ReadFile(clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := e.Upload(apptest.Token, data)
+	if code != 201 {
+		t.Fatalf("upload: %d %v", code, body)
+	}
+	return body["id"].(string)
+}
+
+// waitStatus polls a video's status until it is final or timeout passes.
+func waitStatus(t *testing.T, e *apptest.Env, id string, timeout time.Duration) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		_, body := e.Get("/api/video/" + id + "/status")
+		if s := body["status"]; s == "done" || s == "error" || time.Now().After(deadline) {
+			return body
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func attempts(t *testing.T, e *apptest.Env, id string) []string {
+	t.Helper()
+	list, err := e.Server.Stores().Videos.List(context.Background(), jobs.AttemptPrefix(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range list {
+		keys = append(keys, strings.TrimPrefix(o.Key, "jobs/"+id+"/"))
+	}
+	return keys
+}
+
+func result(t *testing.T, e *apptest.Env, id string) (jobs.Result, []byte) {
+	t.Helper()
+	b, err := storage.ReadAll(context.Background(), e.Server.Stores().Videos, jobs.ResultKey(id))
+	if err != nil {
+		t.Fatalf("read result: %v", err)
+	}
+	var r jobs.Result
+	json.Unmarshal(b, &r)
+	return r, b
+}
+
+// checkRenditions fetches every rendition through the API and checks it with ffprobe.
+func checkRenditions(t *testing.T, e *apptest.Env, id string, want string, seconds float64) {
+	t.Helper()
+	_, d := e.Get("/api/videos/" + id)
+	rends, _ := d["renditions"].([]any)
+	var got []string
+	for _, r := range rends {
+		r := r.(map[string]any)
+		got = append(got, r["quality"].(string))
+		info := mediatest.Probe(t, r["url"].(string))
+		if info.VideoCodec != "h264" || info.Width != int(r["width"].(float64)) || info.Height != int(r["height"].(float64)) ||
+			info.Duration < seconds-0.3 || info.Duration > seconds+0.3 {
+			t.Errorf("%s: %+v, want h264 %vx%v lasting %.1f s", r["quality"], info, r["width"], r["height"], seconds)
+		}
+	}
+	if strings.Join(got, ",") != want {
+		t.Errorf("renditions %v, want %s", got, want)
+	}
+	if d["poster_url"] == nil {
+		t.Error("no poster")
+	}
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Four worker processes share twenty jobs: each is transcoded exactly once.
+func TestManyWorkersManyJobs(t *testing.T) {
+	const workers, jobsN = 4, 20
+	clip := mediatest.Make(t, mediatest.Clip{Width: 320, Height: 240, Seconds: 1, Audio: true})
+	for _, backend := range apptest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			e := apptest.Start(t, backend)
+			ffmpeg, runs := countingFFmpeg(t)
+			for range workers {
+				startWorker(t, e, "ASSETLAB_FFMPEG="+ffmpeg)
+			}
+			var ids []string
+			for range jobsN {
+				ids = append(ids, uploadClip(t, e, clip))
+			}
+			for _, id := range ids {
+				if st := waitStatus(t, e, id, 2*time.Minute); st["status"] != "done" {
+					t.Fatalf("%s: status %v, want done", id, st)
+				}
+			}
+			counts := runsPerVideo(t, runs)
+			for _, id := range ids {
+				if counts[id] != 1 {
+					t.Errorf("%s transcoded %d times, want once", id, counts[id])
+				}
+				if a := attempts(t, e, id); len(a) != 1 {
+					t.Errorf("%s: attempts %v, want one", id, a)
+				}
+			}
+			if len(counts) != jobsN {
+				t.Errorf("%d videos transcoded, want %d", len(counts), jobsN)
+			}
+			checkRenditions(t, e, ids[0], "360p", 1)
+			// Nothing is left in the queue.
+			if q, _ := e.Server.Stores().Videos.List(context.Background(), jobs.QueuePrefix); len(q) != 0 {
+				t.Errorf("queue still holds %d markers", len(q))
+			}
+		})
+	}
+}
+
+// A worker killed mid-transcode loses nothing: another takes the job over once
+// the lease expires, and no partial output is left visible.
+func TestKillWorkerMidTranscode(t *testing.T) {
+	clip := mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: 12, Audio: true})
+	for _, backend := range apptest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			e := apptest.Start(t, backend)
+			ffmpeg, runs := countingFFmpeg(t)
+			tmp := t.TempDir()
+			env := []string{"ASSETLAB_FFMPEG=" + ffmpeg, "ASSETLAB_JOB_LEASE=2s", "ASSETLAB_TMP_DIR=" + tmp}
+			a := startWorker(t, e, env...)
+			id := uploadClip(t, e, clip)
+			waitFor(t, 60*time.Second, "worker A to make progress", func() bool {
+				at, err := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
+				return err == nil && at != nil && at.Progress > 0
+			})
+			a.signal(syscall.SIGKILL)
+			a.cmd.Wait()
+			if entries, _ := os.ReadDir(tmp); len(entries) == 0 {
+				t.Fatal("worker A left no temp folder: it was not killed mid-transcode")
+			}
+			if _, body := e.Get("/api/video/" + id + "/status"); body["status"] == "done" {
+				t.Fatal("done before the kill took effect")
+			}
+
+			startWorker(t, e, env...)
+			st := waitStatus(t, e, id, 2*time.Minute)
+			if st["status"] != "done" {
+				t.Fatalf("status %v, want done", st)
+			}
+			if r, _ := result(t, e, id); r.Attempt != 2 {
+				t.Errorf("result from attempt %d, want 2", r.Attempt)
+			}
+			if n := runsPerVideo(t, runs)[id]; n != 2 {
+				t.Errorf("%d transcodes, want 2 (the killed one and the takeover)", n)
+			}
+			checkRenditions(t, e, id, "360p,720p", 12)
+			left, _ := e.Server.Stores().Videos.List(context.Background(), "videos/"+id+"/a1/")
+			if len(left) != 0 {
+				t.Errorf("outputs of the killed attempt remain: %v", left)
+			}
+			if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+				t.Errorf("temp folders remain: %v", entries)
+			}
+		})
+	}
+}
+
+// A worker whose lease was taken while it ran (a "zombie") cannot overwrite
+// the winner's outputs or result.
+func TestZombieCannotOverwrite(t *testing.T) {
+	clip := mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: 10, Audio: true})
+	e := apptest.Start(t, "s3")
+	env := []string{"ASSETLAB_JOB_LEASE=2s"}
+	zombie := startWorker(t, e, env...)
+	id := uploadClip(t, e, clip)
+	waitFor(t, 60*time.Second, "the first worker to make progress", func() bool {
+		at, err := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
+		return err == nil && at != nil && at.Progress > 0
+	})
+	zombie.signal(syscall.SIGSTOP) // frozen: its lease runs out
+
+	startWorker(t, e, env...)
+	if st := waitStatus(t, e, id, 2*time.Minute); st["status"] != "done" {
+		t.Fatalf("status %v, want done", st)
+	}
+	res, before := result(t, e, id)
+	if res.Attempt != 2 {
+		t.Fatalf("result from attempt %d, want 2", res.Attempt)
+	}
+	etags := func() map[string]string {
+		m := map[string]string{}
+		list, _ := e.Server.Stores().Videos.List(context.Background(), "videos/"+id+"/a2/")
+		for _, o := range list {
+			m[o.Key] = o.ETag
+		}
+		return m
+	}
+	winner := etags()
+
+	zombie.signal(syscall.SIGCONT)
+	waitFor(t, 60*time.Second, "the zombie to notice", func() bool {
+		return strings.Contains(zombie.logText(), "another worker took the job over") ||
+			strings.Contains(zombie.logText(), "another attempt ended the job first")
+	})
+	time.Sleep(500 * time.Millisecond)
+	if _, after := result(t, e, id); string(after) != string(before) {
+		t.Errorf("result changed:\n%s\n%s", before, after)
+	}
+	if got := etags(); fmt.Sprint(got) != fmt.Sprint(winner) {
+		t.Errorf("winner's outputs changed: %v, were %v", got, winner)
+	}
+	waitFor(t, 10*time.Second, "the zombie's outputs to be removed", func() bool {
+		left, _ := e.Server.Stores().Videos.List(context.Background(), "videos/"+id+"/a1/")
+		return len(left) == 0
+	})
+	checkRenditions(t, e, id, "360p,720p", 10)
+}
+
+// startInProcess runs the server with one in-process worker.
+func startInProcess(t *testing.T, backend string, env ...string) *apptest.Env {
+	return apptest.StartWith(t, backend, apptest.Options{
+		Env: append([]string{"ASSETLAB_WORKERS=1"}, env...),
+		Worker: func(ctx context.Context, we app.WorkerEnv) error {
+			return worker.New(we.Config, we.Raw, we.Videos, we.Log).Run(ctx, we.Wake)
+		},
+	})
+}
+
+// The in-process worker starts the moment an upload completes, without
+// waiting for its next poll.
+func TestInProcessWorkerWakesOnUpload(t *testing.T) {
+	e := startInProcess(t, "local", "ASSETLAB_POLL_INTERVAL=1h", "ASSETLAB_POLL_MAX=1h")
+	clip := mediatest.Make(t, mediatest.Clip{Width: 640, Height: 360, Seconds: 2, Audio: true})
+	time.Sleep(300 * time.Millisecond) // let its first (empty) scan pass
+	id := uploadClip(t, e, clip)
+	if st := waitStatus(t, e, id, 30*time.Second); st["status"] != "done" {
+		t.Fatalf("status %v, want done within 30 s (the poll interval is an hour)", st)
+	}
+	checkRenditions(t, e, id, "360p", 2)
+}
+
+// Bad input ends in error with a reason, after one attempt, and the worker
+// carries on with the next job.
+func TestBadInputEndsInError(t *testing.T) {
+	for _, backend := range apptest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			e := startInProcess(t, backend, "ASSETLAB_RETRY_BACKOFF=10ms")
+			good := mediatest.Make(t, mediatest.Clip{Width: 320, Height: 240, Seconds: 6, Audio: true, Extra: []string{"-movflags", "+faststart"}})
+			data, _ := os.ReadFile(good)
+			garbage := make([]byte, 100000)
+			for i := range garbage {
+				garbage[i] = byte(i * 7919 >> 3)
+			}
+			cases := map[string]struct {
+				data   []byte
+				reason string
+			}{
+				"corrupt":    {append(append([]byte{}, apptest.MP4Head...), garbage...), "cannot read the file"},
+				"truncated":  {data[:len(data)/2], "truncated"},
+				"audio only": {mustRead(t, mediatest.Make(t, mediatest.Clip{AudioOnly: true})), "audio only"},
+			}
+			for name, c := range cases {
+				code, body := e.Upload(apptest.Token, c.data)
+				if code != 201 {
+					t.Fatalf("%s: upload %d %v", name, code, body)
+				}
+				id := body["id"].(string)
+				st := waitStatus(t, e, id, time.Minute)
+				if st["status"] != "error" || !strings.Contains(fmt.Sprint(st["error"]), c.reason) {
+					t.Errorf("%s: status %v, want error saying %q", name, st, c.reason)
+				}
+				if a := attempts(t, e, id); len(a) != 1 {
+					t.Errorf("%s: attempts %v, want one: bad input is not retried", name, a)
+				}
+			}
+			id := uploadClip(t, e, good)
+			if st := waitStatus(t, e, id, time.Minute); st["status"] != "done" {
+				t.Errorf("good video after bad ones: %v, want done", st)
+			}
+		})
+	}
+}
+
+// A failure that is not the input's fault is retried up to the cap, then the
+// job ends in error saying so.
+func TestRetriesUpToTheCap(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "ffmpeg")
+	os.WriteFile(broken, []byte("#!/bin/sh\necho 'Connection reset by peer' >&2\nexit 1\n"), 0o755)
+	e := startInProcess(t, "local", "ASSETLAB_FFMPEG="+broken, "ASSETLAB_RETRY_BACKOFF=50ms",
+		"ASSETLAB_POLL_INTERVAL=50ms", "ASSETLAB_POLL_MAX=100ms")
+	id := uploadClip(t, e, mediatest.Make(t, mediatest.Clip{Width: 320, Height: 240, Seconds: 1}))
+	st := waitStatus(t, e, id, time.Minute)
+	if st["status"] != "error" || !strings.Contains(fmt.Sprint(st["error"]), "failed 3 times") ||
+		!strings.Contains(fmt.Sprint(st["error"]), "Connection reset") {
+		t.Errorf("status %v, want an error after 3 attempts that says why", st)
+	}
+	if a := attempts(t, e, id); len(a) != 3 {
+		t.Errorf("attempts %v, want 3", a)
+	}
+}
+
+// With ASSETLAB_DELETE_ORIGINAL the original goes once the renditions are
+// stored, and the original URL then plays the best rendition.
+func TestDeleteOriginal(t *testing.T) {
+	e := startInProcess(t, "s3", "ASSETLAB_DELETE_ORIGINAL=true")
+	id := uploadClip(t, e, mediatest.Make(t, mediatest.Clip{Width: 640, Height: 360, Seconds: 1, Audio: true}))
+	if st := waitStatus(t, e, id, time.Minute); st["status"] != "done" {
+		t.Fatalf("status %v", st)
+	}
+	if _, err := e.Server.Stores().Raw.Stat(context.Background(), video.OriginalKey(id, ".mp4")); err == nil {
+		t.Error("the original is still stored")
+	}
+	_, body := e.Get("/api/video/" + id)
+	if info := mediatest.Probe(t, body["url"].(string)); info.Height != 360 {
+		t.Errorf("original URL plays %+v, want the 360p rendition", info)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
