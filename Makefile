@@ -10,7 +10,7 @@ export VERSITYGW
 GO_PKGS := ./server/... ./worker/... ./frontend/...
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/package.json
 
-.PHONY: build run test test-go test-frontend deps deps-apt deps-go bench-upload clean
+.PHONY: build run test test-go test-frontend deps deps-apt deps-go bench-upload bench-transcode clean
 
 ## Dependencies ---------------------------------------------------------------
 
@@ -72,6 +72,11 @@ test-frontend: frontend/node_modules/.package-lock.json
 # upload, on one versitygw; and the server's peak RSS.
 bench-upload: deps $(VERSITYGW) frontend/dist/index.html
 	go test -count=1 -run '^$$' -bench BenchmarkUpload1GiB -benchtime 1x -timeout 20m ./server/app/
+
+# The full ladder of one generated 1080p clip: this worker end to end, against
+# one FFmpeg per rendition and the seed's recipe; wall time, bytes and SSIM.
+bench-transcode: deps $(VERSITYGW)
+	go test -count=1 -run '^$$' -bench BenchmarkTranscodeLadder -benchtime 1x -timeout 30m ./worker/
 
 clean:
 	rm -rf bin frontend/dist

@@ -27,6 +27,15 @@ func videoID(r *http.Request) (string, error) {
 	return id, nil
 }
 
+// videoMeta validates the route's {id} and reads that video's metadata.
+func (a *API) videoMeta(r *http.Request) (video.Meta, error) {
+	id, err := videoID(r)
+	if err != nil {
+		return video.Meta{}, err
+	}
+	return a.loadMeta(r.Context(), id)
+}
+
 // loadMeta reads a video's metadata; an unknown video is a 404.
 func (a *API) loadMeta(ctx context.Context, id string) (video.Meta, error) {
 	var m video.Meta
@@ -69,11 +78,7 @@ func (a *API) baseURL(r *http.Request) string {
 
 // originalURL: GET /api/video/{id} → {"url": presigned URL of the original}.
 func (a *API) originalURL(w http.ResponseWriter, r *http.Request) error {
-	id, err := videoID(r)
-	if err != nil {
-		return err
-	}
-	m, err := a.loadMeta(r.Context(), id)
+	m, err := a.videoMeta(r)
 	if err != nil {
 		return err
 	}
@@ -146,14 +151,11 @@ func qualities(res *jobs.Result) []string {
 
 // status: GET /api/video/{id}/status.
 func (a *API) status(w http.ResponseWriter, r *http.Request) error {
-	id, err := videoID(r)
+	m, err := a.videoMeta(r)
 	if err != nil {
 		return err
 	}
-	if _, err := a.loadMeta(r.Context(), id); err != nil {
-		return err
-	}
-	st, err := jobs.Load(r.Context(), a.Videos, id)
+	st, err := jobs.Load(r.Context(), a.Videos, m.ID)
 	if err != nil {
 		return err
 	}
@@ -251,11 +253,7 @@ func (a *API) describe(r *http.Request, m video.Meta) (Details, error) {
 
 // details: GET /api/videos/{id}.
 func (a *API) details(w http.ResponseWriter, r *http.Request) error {
-	id, err := videoID(r)
-	if err != nil {
-		return err
-	}
-	m, err := a.loadMeta(r.Context(), id)
+	m, err := a.videoMeta(r)
 	if err != nil {
 		return err
 	}
@@ -314,14 +312,11 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 
 // remove: DELETE /api/videos/{id} (token) deletes a video and everything made from it.
 func (a *API) remove(w http.ResponseWriter, r *http.Request) error {
-	id, err := videoID(r)
+	m, err := a.videoMeta(r)
 	if err != nil {
 		return err
 	}
-	m, err := a.loadMeta(r.Context(), id)
-	if err != nil {
-		return err
-	}
+	id := m.ID
 	ctx := context.WithoutCancel(r.Context())
 	// The queue marker goes first, so no worker starts the job meanwhile; the
 	// metadata last, so a failure half-way can be retried.

@@ -67,10 +67,10 @@ type Config struct {
 	// PollInterval is how often an idle standalone worker looks for jobs at
 	// first; PollMax is what the interval grows to while it stays idle.
 	PollInterval, PollMax time.Duration
-	// FFmpeg and FFprobe are the programs the worker runs.
+	// FFmpeg and FFprobe are the programs the worker runs, and X264Preset
+	// trades encode speed for size; empty, the transcode package's defaults.
 	FFmpeg, FFprobe string
-	// X264Preset trades encode speed for size.
-	X264Preset string
+	X264Preset      string
 	// TmpDir holds renditions while they are made.
 	TmpDir string
 
@@ -215,15 +215,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.LogFormat == "" {
 		c.LogFormat = "text"
 	}
-	if c.FFmpeg == "" {
-		c.FFmpeg = "ffmpeg"
-	}
-	if c.FFprobe == "" {
-		c.FFprobe = "ffprobe"
-	}
-	if c.X264Preset == "" {
-		c.X264Preset = "veryfast"
-	}
+
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}

@@ -1,0 +1,238 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/assetlab/assetlab/server/app"
+	"github.com/assetlab/assetlab/server/config"
+	"github.com/assetlab/assetlab/server/jobs"
+	"github.com/assetlab/assetlab/server/storage"
+	"github.com/assetlab/assetlab/server/storage/s3test"
+	"github.com/assetlab/assetlab/server/video"
+	"github.com/assetlab/assetlab/worker"
+	"github.com/assetlab/assetlab/worker/mediatest"
+	"github.com/assetlab/assetlab/worker/transcode"
+)
+
+// BenchmarkTranscodeLadder makes the full ladder of one generated 1080p clip
+// four ways, in one run: this worker end to end (presigned URL input from
+// versitygw, upload, status), the same single FFmpeg pass on a local file, one
+// FFmpeg per rendition with the same encoder settings, and the seed's recipe
+// (three runs of -preset ultrafast -threads 1 -crf 22). It reports wall time,
+// output bytes and each rendition's SSIM against the source.
+func BenchmarkTranscodeLadder(b *testing.B) {
+	seconds := 12.0
+	if s := os.Getenv("BENCH_SECONDS"); s != "" {
+		seconds, _ = strconv.ParseFloat(s, 64)
+	}
+	clip := mediatest.Make(b, mediatest.Clip{Width: 1920, Height: 1080, FPS: 30, Seconds: seconds, Audio: true,
+		VideoArgs: []string{"-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"},
+		Extra:     []string{"-movflags", "+faststart"}})
+	ctx := context.Background()
+	src, err := transcode.Probe(ctx, "ffprobe", clip)
+	if err != nil {
+		b.Fatal(err)
+	}
+	outs := transcode.Plan(src)
+	type method struct {
+		name  string
+		wall  time.Duration
+		files map[video.Quality]string
+	}
+	var methods []method
+
+	// 1. This worker, end to end against S3.
+	gw := s3test.Start(b, "raw", "videos")
+	vars := map[string]string{"S3_RAW_BUCKET": "raw", "S3_VIDEO_BUCKET": "videos"}
+	for _, kv := range gw.Env("raw", "videos") {
+		k, v, _ := cut(kv)
+		vars[k] = v
+	}
+	cfg, err := config.FromEnv(func(k string) string { return vars[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	stores, err := app.OpenStores(ctx, cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := enqueue(b, stores, clip)
+	w := worker.New(cfg, stores.Raw, stores.Videos, nil)
+	b.ResetTimer()
+	start := time.Now()
+	if did, err := w.RunOnce(ctx); !did || err != nil {
+		b.Fatalf("worker: did %v, %v", did, err)
+	}
+	workerWall := time.Since(start)
+	b.StopTimer()
+	var res jobs.Result
+	raw, err := storage.ReadAll(ctx, stores.Videos, jobs.ResultKey(id))
+	if err != nil || json.Unmarshal(raw, &res) != nil || res.Status != video.StatusDone {
+		b.Fatalf("worker result: %s %v", raw, err)
+	}
+	dir := b.TempDir()
+	workerFiles := map[video.Quality]string{}
+	for _, r := range res.Renditions {
+		p := filepath.Join(dir, "worker-"+string(r.Quality)+".mp4")
+		download(b, stores.Videos, video.RenditionKey(id, res.Attempt, r.Quality), p)
+		workerFiles[r.Quality] = p
+	}
+	methods = append(methods, method{"this worker (S3, end to end)", workerWall, workerFiles})
+
+	// 2. The same FFmpeg pass on a local file.
+	local := filepath.Join(dir, "local")
+	os.Mkdir(local, 0o755)
+	start = time.Now()
+	lres, err := transcode.Run(ctx, clip, src, local, transcode.Options{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	localFiles := map[video.Quality]string{}
+	for _, o := range lres.Outputs {
+		localFiles[o.Rung.Quality] = o.Path
+	}
+	methods = append(methods, method{"one ffmpeg pass, local file", time.Since(start), localFiles})
+
+	// 3. One FFmpeg per rendition, same encoder settings.
+	per := map[video.Quality]string{}
+	start = time.Now()
+	for _, o := range outs {
+		o.Path = filepath.Join(dir, "per-"+string(o.Rung.Quality)+".mp4")
+		run(b, "ffmpeg", transcode.Args(clip, src, []transcode.Output{o}, "", transcode.Options{})...)
+		per[o.Rung.Quality] = o.Path
+	}
+	methods = append(methods, method{"one ffmpeg per rendition", time.Since(start), per})
+
+	// 4. The seed's recipe.
+	seed := map[video.Quality]string{}
+	start = time.Now()
+	for _, o := range outs {
+		p := filepath.Join(dir, "seed-"+string(o.Rung.Quality)+".mp4")
+		run(b, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", clip, "-vf", fmt.Sprintf("scale=-2:%d", o.Height),
+			"-c:v", "libx264", "-preset", "ultrafast", "-threads", "1", "-crf", "22", "-c:a", "aac", p)
+		seed[o.Rung.Quality] = p
+	}
+	methods = append(methods, method{"seed recipe (ultrafast, 1 thread, crf 22)", time.Since(start), seed})
+
+	b.Logf("source: %dx%d, %.0f s, %s", src.Width, src.Height, src.Duration, fileSize(clip))
+	bytesOf := map[string]int64{}
+	ssimOf := map[string]map[video.Quality]float64{}
+	for _, m := range methods {
+		var total int64
+		line := ""
+		ssimOf[m.name] = map[video.Quality]float64{}
+		for _, o := range outs {
+			f := m.files[o.Rung.Quality]
+			fi, err := os.Stat(f)
+			if err != nil {
+				b.Fatalf("%s: no %s", m.name, o.Rung.Quality)
+			}
+			total += fi.Size()
+			s := ssim(b, f, clip, o.Width, o.Height)
+			ssimOf[m.name][o.Rung.Quality] = s
+			line += fmt.Sprintf(" %s %.1f MB SSIM %.4f;", o.Rung.Quality, float64(fi.Size())/1e6, s)
+		}
+		bytesOf[m.name] = total
+		b.Logf("%-42s %6.1f s, %6.1f MB:%s", m.name, m.wall.Seconds(), float64(total)/1e6, line)
+	}
+	w0, l0, p0, s0 := methods[0], methods[1], methods[2], methods[3]
+	b.Logf("wall time, this worker / one ffmpeg per rendition: %.2f (target <= 0.75)", w0.wall.Seconds()/p0.wall.Seconds())
+	b.Logf("wall time, one pass / one ffmpeg per rendition (no storage): %.2f", l0.wall.Seconds()/p0.wall.Seconds())
+	b.Logf("output bytes, this worker / seed: %.2f (target <= 0.5)", float64(bytesOf[w0.name])/float64(bytesOf[s0.name]))
+	for _, o := range outs {
+		b.Logf("SSIM %s: this worker %.4f, seed %.4f, difference %+.4f (target within 0.02)", o.Rung.Quality,
+			ssimOf[w0.name][o.Rung.Quality], ssimOf[s0.name][o.Rung.Quality], ssimOf[w0.name][o.Rung.Quality]-ssimOf[s0.name][o.Rung.Quality])
+	}
+	b.Logf("worker overhead over plain ffmpeg on a local file: %+.1f%% (target <= 10%%)", 100*(w0.wall.Seconds()/l0.wall.Seconds()-1))
+	b.ReportMetric(w0.wall.Seconds()/p0.wall.Seconds(), "wall-vs-per-rendition")
+	b.ReportMetric(float64(bytesOf[w0.name])/float64(bytesOf[s0.name]), "bytes-vs-seed")
+	b.ReportMetric(100*(w0.wall.Seconds()/l0.wall.Seconds()-1), "overhead-%")
+}
+
+func cut(kv string) (string, string, bool) {
+	for i := range kv {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return kv, "", false
+}
+
+// enqueue stores a clip as an upload would: original, metadata, job.
+func enqueue(b *testing.B, st *app.Stores, clip string) string {
+	ctx := context.Background()
+	id := video.NewID()
+	f, err := os.Open(clip)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	meta := video.Meta{ID: id, ContentType: "video/mp4", OriginalKey: video.OriginalKey(id, ".mp4"), CreatedAt: time.Now()}
+	info, err := st.Raw.Put(ctx, meta.OriginalKey, f, "video/mp4")
+	if err != nil {
+		b.Fatal(err)
+	}
+	meta.Size = info.Size
+	mb, _ := json.Marshal(meta)
+	if err := st.Videos.Create(ctx, video.MetaKey(id), mb, "application/json"); err != nil {
+		b.Fatal(err)
+	}
+	if err := jobs.Enqueue(ctx, st.Videos, jobs.Job{VideoID: id, OriginalKey: meta.OriginalKey, CreatedAt: meta.CreatedAt}); err != nil {
+		b.Fatal(err)
+	}
+	return id
+}
+
+func download(b *testing.B, s storage.Store, key, path string) {
+	rc, _, err := s.Get(context.Background(), key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rc.Close()
+	f, _ := os.Create(path)
+	defer f.Close()
+	if _, err := f.ReadFrom(rc); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func run(b *testing.B, name string, args ...string) {
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		b.Fatalf("%s: %v\n%s", name, err, out)
+	}
+}
+
+var ssimAll = regexp.MustCompile(`All:([0-9.]+)`)
+
+// ssim compares a rendition with the source scaled to the rendition's size.
+func ssim(b *testing.B, rendition, source string, w, h int) float64 {
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-nostats", "-i", rendition, "-i", source, "-lavfi",
+		fmt.Sprintf("[1:v]scale=%d:%d:flags=bicubic,format=yuv420p[ref];[0:v]format=yuv420p[main];[main][ref]ssim", w, h),
+		"-f", "null", "-").CombinedOutput()
+	if err != nil {
+		b.Fatalf("ssim: %v\n%s", err, out)
+	}
+	m := ssimAll.FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("ssim: no result in\n%s", out)
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+func fileSize(p string) string {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f MB", float64(fi.Size())/1e6)
+}
