@@ -124,7 +124,9 @@ func Args(input string, src Source, outs []Output, poster string, o Options) []s
 			at = math.Min(1, src.Duration/3)
 		}
 		big := outs[len(outs)-1]
-		fmt.Fprintf(&fc, ";[s%d]trim=start=%.3f,scale=%d:%d,setsar=1,format=yuvj420p[poster]", len(outs), at, big.Width, big.Height)
+		// The second trim ends the branch after one frame: without it every
+		// later frame would still be scaled, only to be dropped.
+		fmt.Fprintf(&fc, ";[s%d]trim=start=%.3f,trim=end_frame=1,scale=%d:%d,setsar=1,format=yuvj420p[poster]", len(outs), at, big.Width, big.Height)
 	}
 	args = append(args, "-filter_complex", fc.String())
 
