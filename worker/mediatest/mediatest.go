@@ -39,6 +39,16 @@ var (
 	cacheDir string
 )
 
+// Cleanup removes the clips made so far; call it from TestMain.
+func Cleanup() {
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	if cacheDir != "" {
+		os.RemoveAll(cacheDir)
+		cacheDir = ""
+	}
+}
+
 // Make generates the clip (once per process for equal specs) and returns its path.
 func Make(t testing.TB, c Clip) string {
 	t.Helper()

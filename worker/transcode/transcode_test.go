@@ -191,3 +191,9 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	mediatest.Cleanup()
+	os.Exit(code)
+}
