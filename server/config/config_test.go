@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,21 @@ func TestInvalid(t *testing.T) {
 		_, err := fromMap(v)
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%v: got %v, want an error naming %s", v, err, name)
+		}
+	}
+}
+
+// Every variable is documented in the README.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Vars {
+		for _, name := range strings.FieldsFunc(v.Name, func(r rune) bool { return r == ' ' || r == '/' || r == ',' || r == '…' }) {
+			if !strings.Contains(string(readme), "`"+name+"`") {
+				t.Errorf("%s is not in the README", name)
+			}
 		}
 	}
 }
