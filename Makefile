@@ -56,7 +56,7 @@ test: deps $(VERSITYGW) frontend/dist/index.html
 
 test-go:
 	go vet $(GO_PKGS)
-	go test -count=1 -timeout 15m $(GO_PKGS)
+	go test -count=1 -p 1 -timeout 15m $(GO_PKGS)
 
 # The admin token must never be built into the web UI: build it with a token
 # in the environment and look for it in the output.

@@ -224,7 +224,7 @@ func TestMalformedIDs(t *testing.T) {
 func TestClientDisconnectMidUpload(t *testing.T) {
 	for _, backend := range apptest.Backends {
 		t.Run(backend, func(t *testing.T) {
-			e := apptest.Start(t, backend)
+			e := apptest.Start(t, backend, "ASSETLAB_LOG_LEVEL=info")
 			conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
 			if err != nil {
 				t.Fatal(err)
@@ -245,7 +245,7 @@ func TestClientDisconnectMidUpload(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 			conn.Close()
-			e.AssertClean(nil, 10*time.Second)
+			e.AssertClean(nil, 30*time.Second)
 			// The server carries on.
 			if code, body := e.Upload(apptest.Token, apptest.VideoBytes(1000)); code != http.StatusCreated {
 				t.Errorf("upload after a disconnect: got %d %v", code, body)

@@ -79,8 +79,14 @@ func NewS3(ctx context.Context, o S3Options, log *slog.Logger) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: load aws config: %w", err)
 	}
+	// A server that accepts a request and then never answers must not hang an
+	// upload (and the abort that cleans up after it) for ever.
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.ResponseHeaderTimeout = 2 * time.Minute
+	})
 	client := func(endpoint string) *s3.Client {
 		return s3.NewFromConfig(cfg, func(so *s3.Options) {
+			so.HTTPClient = httpClient
 			if endpoint != "" {
 				so.BaseEndpoint = aws.String(endpoint)
 			}
@@ -346,7 +352,11 @@ func (s *S3) retryAborts(ctx context.Context) {
 	s.mu.Unlock()
 	for id, key := range pending {
 		if err := s.abortNow(ctx, key, id); err != nil {
-			return // still unreachable; next round
+			if errors.Is(mapS3Err("", key, err), ErrUnavailable) {
+				return // still unreachable; next round
+			}
+			s.log.Warn("abort multipart upload failed", slog.String("key", key), slog.Any("err", err))
+			continue
 		}
 		s.mu.Lock()
 		delete(s.orphans, id)
