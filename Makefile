@@ -10,12 +10,12 @@ export VERSITYGW
 GO_PKGS := ./server/... ./worker/... ./frontend/...
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/package.json
 
-.PHONY: build run test test-go test-frontend deps deps-apt deps-go bench-upload bench-transcode clean
+.PHONY: build run test test-go test-frontend test-e2e deps deps-apt deps-go bench-upload bench-transcode clean
 
 ## Dependencies ---------------------------------------------------------------
 
 # Debian packages, installed only when missing.
-APT_PACKAGES := ffmpeg
+APT_PACKAGES := ffmpeg chromium
 deps-apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -52,7 +52,7 @@ run: build
 ## Tests ------------------------------------------------------------------------
 
 test: deps $(VERSITYGW) frontend/dist/index.html
-	$(MAKE) test-go test-frontend
+	$(MAKE) test-go test-frontend test-e2e
 
 test-go:
 	go vet $(GO_PKGS)
@@ -65,6 +65,11 @@ test-frontend: frontend/node_modules/.package-lock.json
 	cd frontend && ADMIN_TOKEN=canary-7f3a9c VITE_ADMIN_TOKEN=canary-7f3a9c npm run build >/dev/null
 	@if grep -rq canary-7f3a9c frontend/dist; then echo "FAIL: the admin token leaked into the web UI bundle"; exit 1; fi
 	@echo "ok  	web UI bundle holds no admin token"
+
+# The web UI end to end in headless Chromium, against the real server binary
+# (screenshots in test-artifacts/e2e/).
+test-e2e: build
+	cd frontend && npm run e2e
 
 ## Benchmarks -----------------------------------------------------------------
 

@@ -240,8 +240,8 @@ func (c Config) Validate() error {
 	if c.MaxUploadBytes < 1 {
 		errs = append(errs, errors.New("ASSETLAB_MAX_UPLOAD_BYTES: must be positive"))
 	}
-	if c.URLTTL < time.Minute || c.URLTTL > 7*24*time.Hour {
-		errs = append(errs, errors.New("ASSETLAB_URL_TTL: must be from 1m to 168h"))
+	if c.URLTTL < 5*time.Second || c.URLTTL > 7*24*time.Hour {
+		errs = append(errs, errors.New("ASSETLAB_URL_TTL: must be from 5s to 168h"))
 	}
 	if c.JobLease < time.Second {
 		errs = append(errs, errors.New("ASSETLAB_JOB_LEASE: must be 1s or more"))
