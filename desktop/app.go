@@ -1,0 +1,261 @@
+// Package desktop is AssetLab's desktop app (Wails v2): the shared web UI in
+// a native window, native file dialogs and drag-and-drop, uploads streamed
+// from disk by Go, and on first run an AssetLab server inside the app.
+package desktop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/assetlab/assetlab/desktop/upload"
+	"github.com/assetlab/assetlab/frontend"
+	"github.com/assetlab/assetlab/server/app"
+	"github.com/assetlab/assetlab/server/config"
+	"github.com/assetlab/assetlab/worker"
+)
+
+// Event names sent to the UI.
+const (
+	EventUploadProgress = "upload:progress"
+	EventFilesDropped   = "files:dropped"
+)
+
+// App is bound to the UI: its exported methods are what the web UI calls
+// when it runs inside the desktop app.
+type App struct {
+	ctx          context.Context
+	settingsPath string
+	client       *http.Client
+	log          *slog.Logger
+
+	mu       sync.Mutex
+	settings Settings
+	local    *app.Server
+	lanURL   string
+	stop     context.CancelFunc
+	stopped  chan struct{}
+	cancel   context.CancelFunc // of the upload in progress
+
+	// emit and openFile reach the webview and the OS; tests replace them.
+	emit     func(event string, data any)
+	openFile func(title string) (string, error)
+}
+
+// NewApp makes the app with its settings kept at settingsPath.
+func NewApp(settingsPath string) *App {
+	return &App{
+		settingsPath: settingsPath,
+		client:       &http.Client{},
+		log:          slog.Default(),
+		emit:         func(string, any) {},
+		openFile:     func(string) (string, error) { return "", errors.New("no file dialog") },
+	}
+}
+
+// startup loads the settings and, when no server is configured, starts one
+// inside the app on local storage.
+func (a *App) startup(ctx context.Context) error {
+	a.ctx = ctx
+	s, err := LoadSettings(a.settingsPath)
+	if err != nil {
+		a.log.Warn("settings unreadable; starting afresh", slog.Any("err", err))
+	}
+	a.mu.Lock()
+	a.settings = s
+	a.mu.Unlock()
+	if s.ServerURL == "" {
+		return a.startLocal()
+	}
+	return nil
+}
+
+// startLocal runs the AssetLab server in-process: the embedded default, on
+// port 3000 if it is free (so the LAN address stays the same), else any.
+func (a *App) startLocal() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.local != nil {
+		return nil
+	}
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if os.Getenv("PORT") == "" {
+		if l, err := net.Listen("tcp", cfg.Addr()); err == nil {
+			l.Close()
+		} else {
+			cfg.Port = 0
+		}
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	srv, err := app.New(ctx, app.Options{
+		Config:   cfg,
+		Frontend: frontend.Dist(),
+		Worker: func(ctx context.Context, env app.WorkerEnv) error {
+			return worker.New(env.Config, env.Raw, env.Videos, env.Log).Run(ctx, env.Wake)
+		},
+		Log: app.NewLogger(cfg),
+	})
+	if err != nil {
+		stop()
+		return fmt.Errorf("start the built-in server: %w", err)
+	}
+	a.local, a.stop, a.stopped = srv, stop, make(chan struct{})
+	go func() {
+		defer close(a.stopped)
+		if err := srv.Run(ctx); err != nil {
+			a.log.Error("built-in server stopped", slog.Any("err", err))
+		}
+	}()
+	if ip := lanIP(); ip != "" {
+		a.lanURL = fmt.Sprintf("http://%s:%d", ip, srv.Port())
+	}
+	return nil
+}
+
+// shutdown stops an upload in progress and the built-in server.
+func (a *App) shutdown(context.Context) {
+	a.CancelUpload()
+	a.mu.Lock()
+	stop, stopped := a.stop, a.stopped
+	a.mu.Unlock()
+	if stop != nil {
+		stop()
+		select {
+		case <-stopped:
+		case <-time.After(35 * time.Second):
+		}
+	}
+}
+
+// Info is what the UI shows about where it is connected.
+type Info struct {
+	// ServerURL is the server the app talks to.
+	ServerURL string `json:"server_url"`
+	// Local tells whether that server runs inside the app.
+	Local bool `json:"local"`
+	// LANURL is where a browser on the same network reaches the built-in server.
+	LANURL string `json:"lan_url,omitempty"`
+	// Token is the upload token in force (the UI's library needs it).
+	Token string `json:"token"`
+}
+
+// Info says where uploads go.
+func (a *App) Info() Info {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.settings.ServerURL != "" {
+		return Info{ServerURL: a.settings.ServerURL, Token: a.settings.Token}
+	}
+	if a.local == nil {
+		return Info{}
+	}
+	return Info{
+		ServerURL: fmt.Sprintf("http://127.0.0.1:%d", a.local.Port()),
+		Local:     true,
+		LANURL:    a.lanURL,
+		Token:     a.local.Token(),
+	}
+}
+
+// Settings returns the saved settings.
+func (a *App) Settings() Settings {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.settings
+}
+
+// SaveSettings keeps a server address and token (an empty address means the
+// built-in server), and switches to them.
+func (a *App) SaveSettings(serverURL, token string) error {
+	s := Settings{ServerURL: serverURL, Token: token}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if err := s.Save(a.settingsPath); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	a.mu.Lock()
+	a.settings = s
+	a.mu.Unlock()
+	if serverURL == "" {
+		return a.startLocal()
+	}
+	return nil
+}
+
+// ChooseFile opens the native Open dialog, filtered to videos; "" if the
+// person cancelled it.
+func (a *App) ChooseFile() (string, error) {
+	return a.openFile("Choose a video to upload")
+}
+
+// Upload streams the file at path to the server, sending "upload:progress"
+// events, and returns the new video's ID.
+func (a *App) Upload(path string) (upload.Result, error) {
+	info := a.Info()
+	if info.ServerURL == "" {
+		return upload.Result{}, errors.New("no server: set one in the settings")
+	}
+	ctx, cancel := context.WithCancel(a.baseContext())
+	a.mu.Lock()
+	if a.cancel != nil {
+		a.mu.Unlock()
+		cancel()
+		return upload.Result{}, errors.New("an upload is already running")
+	}
+	a.cancel = cancel
+	a.mu.Unlock()
+	defer func() {
+		cancel()
+		a.mu.Lock()
+		a.cancel = nil
+		a.mu.Unlock()
+	}()
+	return upload.Upload(ctx, a.client, info.ServerURL, info.Token, path, func(p upload.Progress) {
+		a.emit(EventUploadProgress, p)
+	})
+}
+
+// CancelUpload stops the upload in progress, if any.
+func (a *App) CancelUpload() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		a.cancel()
+	}
+}
+
+// Status reads a video's transcoding status.
+func (a *App) Status(id string) (upload.Status, error) {
+	return upload.GetStatus(a.baseContext(), a.client, a.Info().ServerURL, id)
+}
+
+func (a *App) baseContext() context.Context {
+	if a.ctx != nil {
+		return a.ctx
+	}
+	return context.Background()
+}
+
+// lanIP is this machine's first non-loopback IPv4 address.
+func lanIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, addr := range addrs {
+		if ipn, ok := addr.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+			return ipn.IP.String()
+		}
+	}
+	return ""
+}

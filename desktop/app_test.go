@@ -1,0 +1,141 @@
+package desktop
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/adrg/xdg"
+	"github.com/assetlab/assetlab/desktop/upload"
+	"github.com/assetlab/assetlab/server/app/apptest"
+)
+
+// The bound methods, driven as the UI drives them, against real servers: the
+// one built into the app on first run, then another one set in the settings.
+func TestBoundMethods(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
+	t.Setenv("PORT", "0")
+	t.Setenv("ASSETLAB_LOG_LEVEL", "warn")
+	xdg.Reload()
+	clip := filepath.Join(dir, "holiday.mp4")
+	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=2",
+		"-f", "lavfi", "-i", "sine=duration=2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", clip).CombinedOutput(); err != nil {
+		t.Fatalf("make clip: %v\n%s", err, out)
+	}
+
+	settingsPath, err := SettingsFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewApp(settingsPath)
+	var mu sync.Mutex
+	var events []upload.Progress
+	a.emit = func(name string, data any) {
+		if name == EventUploadProgress {
+			mu.Lock()
+			events = append(events, data.(upload.Progress))
+			mu.Unlock()
+		}
+	}
+	a.openFile = func(string) (string, error) { return clip, nil }
+	if err := a.startup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.shutdown(context.Background())
+
+	// First run: a server inside the app, on local storage.
+	info := a.Info()
+	if !info.Local || !strings.HasPrefix(info.ServerURL, "http://127.0.0.1:") || info.Token == "" {
+		t.Fatalf("Info on first run: %+v, want the built-in server", info)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "assetlab", "raw")); err != nil {
+		t.Errorf("the built-in server does not store under the XDG data folder: %v", err)
+	}
+
+	path, err := a.ChooseFile()
+	if err != nil || path != clip {
+		t.Fatalf("ChooseFile: %q, %v", path, err)
+	}
+	res, err := a.Upload(path)
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	mu.Lock()
+	if len(events) == 0 || events[len(events)-1].Percent != 100 {
+		t.Errorf("progress events %v, want some ending at 100%%", events)
+	}
+	mu.Unlock()
+	var st upload.Status
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if st, err = a.Status(res.ID); err != nil {
+			t.Fatalf("Status: %v", err)
+		}
+		if st.Status == "done" || st.Status == "error" {
+			break
+		}
+	}
+	if st.Status != "done" || strings.Join(st.Qualities, ",") != "360p" {
+		t.Errorf("Status: %+v, want done with 360p", st)
+	}
+	if _, err := a.Status("not-an-id"); err == nil {
+		t.Error("Status of a malformed ID: no error")
+	}
+
+	// Settings: a bad address is refused; a good one is kept (0600) and used.
+	if err := a.SaveSettings("localhost:3000", "x"); err == nil {
+		t.Error("SaveSettings accepted an address without a scheme")
+	}
+	remote := apptest.Start(t, "local")
+	if err := a.SaveSettings(remote.URL, apptest.Token); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(settingsPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("settings file: %v %v, want mode 0600", fi.Mode().Perm(), err)
+	}
+	if info := a.Info(); info.Local || info.ServerURL != remote.URL {
+		t.Errorf("Info after SaveSettings: %+v", info)
+	}
+	res2, err := a.Upload(clip)
+	if err != nil {
+		t.Fatalf("Upload to the configured server: %v", err)
+	}
+	if code, _ := remote.Get("/api/video/" + res2.ID + "/status"); code != 200 {
+		t.Errorf("the upload did not reach the configured server: %d", code)
+	}
+	again, _ := LoadSettings(settingsPath)
+	if again.ServerURL != remote.URL || again.Token != apptest.Token {
+		t.Errorf("settings read back: %+v", again)
+	}
+}
+
+func TestCancelUploadFromTheUI(t *testing.T) {
+	remote := apptest.Start(t, "local")
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.mp4")
+	f, _ := os.Create(big)
+	f.Write(apptest.MP4Head)
+	f.Truncate(800 << 20)
+	f.Close()
+	a := NewApp(filepath.Join(dir, "desktop.json"))
+	if err := a.SaveSettings(remote.URL, apptest.Token); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	a.emit = func(name string, data any) {
+		if p, ok := data.(upload.Progress); ok && p.Sent > 10<<20 {
+			once.Do(a.CancelUpload) // as the Cancel button does
+		}
+	}
+	_, err := a.Upload(big)
+	if err == nil || !strings.Contains(err.Error(), "cancelled") {
+		t.Fatalf("got %v, want the upload cancelled", err)
+	}
+	remote.AssertClean(nil, 10*time.Second)
+}

@@ -1,0 +1,51 @@
+package desktop
+
+import (
+	"context"
+
+	"github.com/assetlab/assetlab/frontend"
+	"github.com/wailsapp/wails/v2"
+	"github.com/wailsapp/wails/v2/pkg/options"
+	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
+	"github.com/wailsapp/wails/v2/pkg/runtime"
+)
+
+// Run opens the app's window and returns when it is closed.
+func Run() error {
+	path, err := SettingsFile()
+	if err != nil {
+		return err
+	}
+	a := NewApp(path)
+	var startErr error
+	return wails.Run(&options.App{
+		Title:     "AssetLab",
+		Width:     1120,
+		Height:    800,
+		MinWidth:  400,
+		MinHeight: 500,
+		AssetServer: &assetserver.Options{
+			Assets: frontend.Dist(),
+		},
+		DragAndDrop: &options.DragAndDrop{EnableFileDrop: true, DisableWebViewDrop: true},
+		OnStartup: func(ctx context.Context) {
+			a.emit = func(event string, data any) { runtime.EventsEmit(ctx, event, data) }
+			a.openFile = func(title string) (string, error) {
+				return runtime.OpenFileDialog(ctx, runtime.OpenDialogOptions{
+					Title: title,
+					Filters: []runtime.FileFilter{
+						{DisplayName: "Videos (MP4, MOV, WebM, MKV)", Pattern: "*.mp4;*.m4v;*.mov;*.webm;*.mkv"},
+					},
+				})
+			}
+			runtime.OnFileDrop(ctx, func(x, y int, paths []string) {
+				runtime.EventsEmit(ctx, EventFilesDropped, paths)
+			})
+			if startErr = a.startup(ctx); startErr != nil {
+				runtime.LogError(ctx, startErr.Error())
+			}
+		},
+		OnShutdown: a.shutdown,
+		Bind:       []any{a},
+	})
+}
