@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/assetlab/assetlab/server/app"
 	"github.com/assetlab/assetlab/server/config"
 	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/storage"
@@ -407,4 +408,10 @@ func (w *Worker) cleanStaleTemp() {
 			os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}
+}
+
+// InProcess runs one worker inside an AssetLab server: it is what
+// app.Options.Worker takes.
+func InProcess(ctx context.Context, env app.WorkerEnv) error {
+	return New(env.Config, env.Raw, env.Videos, env.Log).Run(ctx, env.Wake)
 }

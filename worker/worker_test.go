@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assetlab/assetlab/server/app"
 	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/storage"
@@ -329,10 +328,8 @@ func TestZombieCannotOverwrite(t *testing.T) {
 // startInProcess runs the server with one in-process worker.
 func startInProcess(t *testing.T, backend string, env ...string) *apptest.Env {
 	return apptest.StartWith(t, backend, apptest.Options{
-		Env: append([]string{"ASSETLAB_WORKERS=1"}, env...),
-		Worker: func(ctx context.Context, we app.WorkerEnv) error {
-			return worker.New(we.Config, we.Raw, we.Videos, we.Log).Run(ctx, we.Wake)
-		},
+		Env:    append([]string{"ASSETLAB_WORKERS=1"}, env...),
+		Worker: worker.InProcess,
 	})
 }
 

@@ -32,10 +32,8 @@ func run() error {
 	srv, err := app.New(ctx, app.Options{
 		Config:   cfg,
 		Frontend: frontend.Dist(),
-		Worker: func(ctx context.Context, env app.WorkerEnv) error {
-			return worker.New(env.Config, env.Raw, env.Videos, env.Log).Run(ctx, env.Wake)
-		},
-		Log: app.NewLogger(cfg),
+		Worker:   worker.InProcess,
+		Log:      app.NewLogger(cfg),
 	})
 	if err != nil {
 		return err
