@@ -146,31 +146,34 @@ func (w *Worker) tryJob(ctx context.Context, id string) (bool, error) {
 		return false, fmt.Errorf("decode metadata: %w", err)
 	}
 
-	n := 1
+	n, failures := 1, 0
 	if last := st.Latest; last != nil {
 		now := time.Now()
 		if last.Live(now) {
 			return false, nil // another worker has it
 		}
-		reason, retryable, failedAt := last.Error, last.Retryable, last.HeartbeatAt
-		if last.State == jobs.AttemptRunning {
-			reason, retryable, failedAt = "the worker stopped responding", true, last.ExpiresAt
-		}
-		if !retryable || last.N >= w.cfg.MaxAttempts {
-			if retryable {
-				reason = fmt.Sprintf("transcoding failed %d times; last: %s", last.N, reason)
+		n, failures = last.N+1, last.Failures
+		if last.State != jobs.AttemptReleased {
+			reason, retryable, failedAt := last.Error, last.Retryable, last.HeartbeatAt
+			if last.State == jobs.AttemptRunning {
+				reason, retryable, failedAt = "the worker stopped responding", true, last.ExpiresAt
 			}
-			return true, w.finish(ctx, id, jobs.Result{Status: video.StatusError, Attempt: last.N, Error: reason})
+			failures++
+			if !retryable || failures >= w.cfg.MaxAttempts {
+				if retryable {
+					reason = fmt.Sprintf("transcoding failed %d times; last: %s", failures, reason)
+				}
+				return true, w.finish(ctx, id, jobs.Result{Status: video.StatusError, Attempt: last.N, Error: reason})
+			}
+			if now.Before(failedAt.Add(w.backoff(failures))) {
+				return false, nil
+			}
 		}
-		if now.Before(failedAt.Add(w.backoff(last.N))) {
-			return false, nil
-		}
-		n = last.N + 1
 	}
 
 	now := time.Now().UTC()
 	a := jobs.Attempt{
-		N: n, Worker: w.name, State: jobs.AttemptRunning,
+		N: n, Worker: w.name, State: jobs.AttemptRunning, Failures: failures,
 		StartedAt: now, HeartbeatAt: now, ExpiresAt: now.Add(w.cfg.JobLease),
 	}
 	body, _ := json.Marshal(a)
@@ -228,9 +231,10 @@ func (w *Worker) process(ctx context.Context, meta video.Meta, a jobs.Attempt) {
 	if err != nil {
 		stop()
 		if ctx.Err() != nil {
-			// Shutting down: leave the lease to expire, so another worker (or
-			// this one, restarted) takes the job up again.
-			w.removeOutputs(context.WithoutCancel(ctx), id, a.N)
+			// Shutting down: hand the job back, so that another worker (or
+			// this one, restarted) takes it at once, without it counting as
+			// a failure.
+			w.release(context.WithoutCancel(ctx), id, a, log)
 			return
 		}
 		w.fail(context.WithoutCancel(ctx), id, a, err, log)
@@ -348,14 +352,30 @@ func (w *Worker) fail(ctx context.Context, id string, a jobs.Attempt, err error,
 		log.Warn("record failed attempt", slog.Any("err", err))
 		return // its lease will expire, and the job be retried
 	}
-	if !retryable || a.N >= w.cfg.MaxAttempts {
+	if !retryable || a.Failures+1 >= w.cfg.MaxAttempts {
 		if retryable {
-			reason = fmt.Sprintf("transcoding failed %d times; last: %s", a.N, reason)
+			reason = fmt.Sprintf("transcoding failed %d times; last: %s", a.Failures+1, reason)
 		}
 		if err := w.finish(ctx, id, jobs.Result{Status: video.StatusError, Attempt: a.N, Error: reason}); err != nil {
 			log.Warn("record job error", slog.Any("err", err))
 		}
 	}
+}
+
+// release hands an attempt back when the worker stops: its outputs go, and
+// its document says it was released, which ends its lease now.
+func (w *Worker) release(ctx context.Context, id string, a jobs.Attempt, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	w.removeOutputs(ctx, id, a.N)
+	now := time.Now().UTC()
+	a.State, a.HeartbeatAt, a.ExpiresAt = jobs.AttemptReleased, now, now
+	b, _ := json.Marshal(a)
+	if _, err := w.videos.Put(ctx, jobs.AttemptKey(id, a.N), strings.NewReader(string(b)), "application/json"); err != nil {
+		log.Warn("release the job; its lease will expire instead", slog.Any("err", err))
+		return
+	}
+	log.Info("released the job: shutting down")
 }
 
 // tidy runs after a job is done: the queue marker and the outputs of other

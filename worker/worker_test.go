@@ -274,6 +274,48 @@ func TestKillWorkerMidTranscode(t *testing.T) {
 	}
 }
 
+// A worker stopped with SIGTERM mid-transcode hands its job back: another
+// worker takes it at once, not when the lease would have expired, and it does
+// not count as a failed attempt.
+func TestGracefulStopHandsJobBack(t *testing.T) {
+	clip := mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: 12, Audio: true})
+	e := apptest.Start(t, "local")
+	tmp := t.TempDir()
+	env := []string{"ASSETLAB_JOB_LEASE=60s", "ASSETLAB_TMP_DIR=" + tmp}
+	a := startWorker(t, e, env...)
+	id := uploadClip(t, e, clip)
+	var first *jobs.Attempt
+	waitFor(t, 60*time.Second, "worker A to make progress", func() bool {
+		at, err := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
+		first = at
+		return err == nil && at != nil && at.Progress > 0
+	})
+	leaseEnd := first.ExpiresAt
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	if err := a.cmd.Wait(); err != nil {
+		t.Errorf("worker A exited with %v after SIGTERM", err)
+	}
+	released, _ := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
+	if released.N != 1 || released.State != jobs.AttemptReleased {
+		t.Fatalf("attempt after SIGTERM: %+v, want attempt 1 released", released)
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("worker A left temp folders: %v", entries)
+	}
+
+	startWorker(t, e, env...)
+	if st := waitStatus(t, e, id, 2*time.Minute); st["status"] != "done" {
+		t.Fatalf("status %v, want done", st)
+	}
+	second, _ := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
+	if second.N != 2 || second.Failures != 0 {
+		t.Errorf("second attempt %+v, want attempt 2 with no failures counted", second)
+	}
+	if !second.StartedAt.Before(leaseEnd) {
+		t.Errorf("attempt 2 started at %v, not before attempt 1's lease would have ended (%v)", second.StartedAt, leaseEnd)
+	}
+}
+
 // A worker whose lease was taken while it ran (a "zombie") cannot overwrite
 // the winner's outputs or result.
 func TestZombieCannotOverwrite(t *testing.T) {

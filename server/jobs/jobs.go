@@ -50,6 +50,9 @@ type Job struct {
 const (
 	AttemptRunning = "running"
 	AttemptFailed  = "failed"
+	// AttemptReleased is an attempt handed back by a worker that was shutting
+	// down: another worker takes the job at once, and it is not a failure.
+	AttemptReleased = "released"
 )
 
 // Attempt is one worker's try at a job. Only the worker that created it writes it.
@@ -66,6 +69,9 @@ type Attempt struct {
 	Error     string    `json:"error,omitempty"`
 	// Retryable is false for failures that another try would not fix (bad input).
 	Retryable bool `json:"retryable,omitempty"`
+	// Failures counts the earlier attempts that failed (or whose worker died);
+	// released attempts do not count. The retry cap applies to it.
+	Failures int `json:"failures"`
 }
 
 // Live reports whether the attempt still holds its lease at time now.
