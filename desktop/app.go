@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +44,9 @@ type App struct {
 	stop     context.CancelFunc
 	stopped  chan struct{}
 	cancel   context.CancelFunc // of the upload in progress
+
+	// startVideo is a video to open at launch (from the command line).
+	startVideo string
 
 	// emit and openFile reach the webview and the OS; tests replace them.
 	emit     func(event string, data any)
@@ -231,6 +236,17 @@ func (a *App) CancelUpload() {
 		a.cancel()
 	}
 }
+
+// StartRoute is the page to open at launch: the watch page of a video ID (or
+// a watch link) given on the command line, or "" for the upload page.
+func (a *App) StartRoute() string {
+	if id := videoRef.FindString(strings.ToLower(a.startVideo)); id != "" {
+		return "/watch/" + id
+	}
+	return ""
+}
+
+var videoRef = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 // Status reads a video's transcoding status.
 func (a *App) Status(id string) (upload.Status, error) {

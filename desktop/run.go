@@ -2,6 +2,7 @@ package desktop
 
 import (
 	"context"
+	"os"
 
 	"github.com/assetlab/assetlab/frontend"
 	"github.com/wailsapp/wails/v2"
@@ -10,13 +11,17 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 )
 
-// Run opens the app's window and returns when it is closed.
+// Run opens the app's window and returns when it is closed. A video ID or
+// watch link as the first argument opens that video.
 func Run() error {
 	path, err := SettingsFile()
 	if err != nil {
 		return err
 	}
 	a := NewApp(path)
+	if len(os.Args) > 1 {
+		a.startVideo = os.Args[1]
+	}
 	var startErr error
 	return wails.Run(&options.App{
 		Title:     "AssetLab",

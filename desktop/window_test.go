@@ -2,6 +2,7 @@ package desktop
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"image/png"
 	"net/http"
@@ -10,8 +11,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/assetlab/assetlab/desktop/upload"
 )
 
 // The real Linux app starts under Xvfb, runs its built-in server and shows
@@ -32,15 +36,87 @@ func TestWindowUnderXvfb(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 
 	dir := t.TempDir()
-	app := exec.Command(bin)
-	app.Env = append(os.Environ(), "DISPLAY="+display, "PORT=0", "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
+	app, url := startApp(t, bin, display, dir)
+
+	artifacts := filepath.Join("..", "test-artifacts", "desktop")
+	os.MkdirAll(artifacts, 0o755)
+	shot := filepath.Join(artifacts, "window.png")
+	// Give the webview time to load and draw the page: a blank white window
+	// is not enough, the page's blue buttons (the accent colour) must show.
+	var lit, accent float64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
+			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", shot).CombinedOutput(); err != nil {
+			t.Fatalf("screenshot: %v\n%s", err, out)
+		}
+		if lit, accent = shares(t, shot); lit > 0.4 && accent > 0.002 {
+			break
+		}
+	}
+	// The page is light (the root window is black): most of the screen is the
+	// app's window; and the page itself is drawn in it.
+	if lit <= 0.4 || accent <= 0.002 {
+		t.Errorf("the upload page is not drawn (%.0f%% light, %.2f%% accent blue); see %s", 100*lit, 100*accent, shot)
+	}
+
+	// The embedded player decodes H.264 (WebKitGTK through GStreamer): upload a
+	// test pattern to the built-in server, open the app again on its watch
+	// page, with no worker so there is no poster, and look for the pattern's
+	// green bar, which only a decoded frame can show.
+	clip := filepath.Join(dir, "bars.mp4")
+	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=3",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", clip).CombinedOutput(); err != nil {
+		t.Fatalf("make clip: %v\n%s", err, out)
+	}
+	token, err := os.ReadFile(filepath.Join(dir, "config", "assetlab", "admin-token"))
+	if err != nil {
+		t.Fatalf("the app made no admin token: %v", err)
+	}
+	id, err := postFile(url, strings.TrimSpace(string(token)), clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Process.Kill()
+	app.Wait()
+	startApp(t, bin, display, dir, "ASSETLAB_WORKERS=0", id)
+	watch := filepath.Join(artifacts, "watch.png")
+	var green float64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
+			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", watch).CombinedOutput(); err != nil {
+			t.Fatalf("screenshot: %v\n%s", err, out)
+		}
+		if green = colourShare(t, watch, 0x00, 0xcc, 0x00); green > 0.02 {
+			break
+		}
+	}
+	if green <= 0.02 {
+		t.Errorf("the watch page shows no decoded frame (%.2f%% of the test pattern's green); see %s", 100*green, watch)
+	}
+}
+
+// startApp starts the desktop app under display, with its XDG folders in dir,
+// and returns it and its built-in server's address. args are extra
+// environment variables (NAME=value) and command-line arguments.
+func startApp(t *testing.T, bin, display, dir string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	env := append(os.Environ(), "DISPLAY="+display, "PORT=0", "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
 		"XDG_DATA_HOME="+filepath.Join(dir, "data"), "ADMIN_TOKEN=", "ASSETLAB_DATA_DIR=")
+	var argv []string
+	for _, a := range args {
+		if strings.Contains(a, "=") {
+			env = append(env, a)
+		} else {
+			argv = append(argv, a)
+		}
+	}
+	app := exec.Command(bin, argv...)
+	app.Env = env
 	stderr, _ := app.StderrPipe()
-	app.Stdout = os.Stdout
 	if err := app.Start(); err != nil {
 		t.Fatalf("start the app: %v", err)
 	}
-	defer func() { app.Process.Kill(); app.Wait() }()
+	t.Cleanup(func() { app.Process.Kill(); app.Wait() })
 
 	// The built-in server says where it listens.
 	found := make(chan string, 1)
@@ -64,27 +140,39 @@ func TestWindowUnderXvfb(t *testing.T) {
 		t.Fatalf("built-in server at %s: %v", url, err)
 	}
 	resp.Body.Close()
+	return app, url
+}
 
-	artifacts := filepath.Join("..", "test-artifacts", "desktop")
-	os.MkdirAll(artifacts, 0o755)
-	shot := filepath.Join(artifacts, "window.png")
-	// Give the webview time to load and draw the page: a blank white window
-	// is not enough, the page's blue buttons (the accent colour) must show.
-	var lit, accent float64
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
-		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
-			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", shot).CombinedOutput(); err != nil {
-			t.Fatalf("screenshot: %v\n%s", err, out)
-		}
-		if lit, accent = shares(t, shot); lit > 0.4 && accent > 0.002 {
-			break
+// postFile uploads a file with the upload API and returns the video's ID.
+func postFile(server, token, path string) (string, error) {
+	res, err := upload.Upload(context.Background(), http.DefaultClient, server, token, path, nil)
+	return res.ID, err
+}
+
+// colourShare is the share of pixels near the colour (r, g, b) in a PNG.
+func colourShare(t *testing.T, path string, r, g, b int) float64 {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(v uint32, want int) bool { d := int(v>>8) - want; return d > -40 && d < 40 }
+	n, all := 0, 0
+	bounds := img.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y += 2 {
+		for x := bounds.Min.X; x < bounds.Max.X; x += 2 {
+			pr, pg, pb, _ := img.At(x, y).RGBA()
+			if near(pr, r) && near(pg, g) && near(pb, b) {
+				n++
+			}
+			all++
 		}
 	}
-	// The page is light (the root window is black): most of the screen is the
-	// app's window; and the page itself is drawn in it.
-	if lit <= 0.4 || accent <= 0.002 {
-		t.Errorf("the upload page is not drawn (%.0f%% light, %.2f%% accent blue); see %s", 100*lit, 100*accent, shot)
-	}
+	return float64(n) / float64(all)
 }
 
 // shares are the shares of light pixels, and of the UI's accent blue

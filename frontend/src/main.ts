@@ -3,6 +3,7 @@ import './app.css'
 import App from './App.svelte'
 import { setServer } from './lib/api'
 import { desktop } from './lib/desktop'
+import { router } from './lib/router.svelte'
 import { settings } from './lib/settings.svelte'
 
 async function start() {
@@ -14,6 +15,9 @@ async function start() {
     if (info.token) settings.setToken(info.token)
   }
   mount(App, { target: document.getElementById('app')! })
+  // A video given on the desktop app's command line opens at once.
+  const route = await desktop?.StartRoute()
+  if (route) router.go(route)
 }
 
 start()

@@ -24,6 +24,7 @@ interface Bound {
   ChooseFile(): Promise<string>
   Upload(path: string): Promise<{ id: string; key: string }>
   CancelUpload(): Promise<void>
+  StartRoute(): Promise<string>
 }
 
 type WailsWindow = Window & {
