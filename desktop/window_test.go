@@ -49,7 +49,8 @@ func TestWindowUnderXvfb(t *testing.T) {
 			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", shot).CombinedOutput(); err != nil {
 			t.Fatalf("screenshot: %v\n%s", err, out)
 		}
-		if lit, accent = shares(t, shot); lit > 0.4 && accent > 0.002 {
+		lit, accent = share(t, shot, light), share(t, shot, near(0x34, 0x51, 0xd1, 24)) // the UI's accent blue
+		if lit > 0.4 && accent > 0.002 {
 			break
 		}
 	}
@@ -86,7 +87,7 @@ func TestWindowUnderXvfb(t *testing.T) {
 			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", watch).CombinedOutput(); err != nil {
 			t.Fatalf("screenshot: %v\n%s", err, out)
 		}
-		if green = colourShare(t, watch, 0x00, 0xcc, 0x00); green > 0.02 {
+		if green = share(t, watch, near(0x00, 0xcc, 0x00, 40)); green > 0.02 {
 			break
 		}
 	}
@@ -149,8 +150,9 @@ func postFile(server, token, path string) (string, error) {
 	return res.ID, err
 }
 
-// colourShare is the share of pixels near the colour (r, g, b) in a PNG.
-func colourShare(t *testing.T, path string, r, g, b int) float64 {
+// share is the share of a PNG's pixels (every other row and column) for
+// which match holds, given their 8-bit red, green and blue.
+func share(t *testing.T, path string, match func(r, g, b int) bool) float64 {
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -160,13 +162,12 @@ func colourShare(t *testing.T, path string, r, g, b int) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	near := func(v uint32, want int) bool { d := int(v>>8) - want; return d > -40 && d < 40 }
 	n, all := 0, 0
 	bounds := img.Bounds()
 	for y := bounds.Min.Y; y < bounds.Max.Y; y += 2 {
 		for x := bounds.Min.X; x < bounds.Max.X; x += 2 {
-			pr, pg, pb, _ := img.At(x, y).RGBA()
-			if near(pr, r) && near(pg, g) && near(pb, b) {
+			r, g, b, _ := img.At(x, y).RGBA()
+			if match(int(r>>8), int(g>>8), int(b>>8)) {
 				n++
 			}
 			all++
@@ -175,32 +176,13 @@ func colourShare(t *testing.T, path string, r, g, b int) float64 {
 	return float64(n) / float64(all)
 }
 
-// shares are the shares of light pixels, and of the UI's accent blue
-// (#3451d1), in a PNG.
-func shares(t *testing.T, path string) (light, accent float64) {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+// near tells whether a colour is within tol of (r, g, b) on every channel.
+func near(r, g, b, tol int) func(int, int, int) bool {
+	abs := func(v int) int { return max(v, -v) }
+	return func(pr, pg, pb int) bool {
+		return abs(pr-r) < tol && abs(pg-g) < tol && abs(pb-b) < tol
 	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := img.Bounds()
-	var nLight, nAccent, all int
-	near := func(v uint32, want int) bool { d := int(v>>8) - want; return d > -24 && d < 24 }
-	for y := b.Min.Y; y < b.Max.Y; y += 2 {
-		for x := b.Min.X; x < b.Max.X; x += 2 {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if r+g+bl > 3*0xc000 {
-				nLight++
-			}
-			if near(r, 0x34) && near(g, 0x51) && near(bl, 0xd1) {
-				nAccent++
-			}
-			all++
-		}
-	}
-	return float64(nLight) / float64(all), float64(nAccent) / float64(all)
 }
+
+// light matches the page's light background and surfaces.
+func light(r, g, b int) bool { return r+g+b > 3*0xc0 }
