@@ -32,8 +32,10 @@ var nonVideoBrands = map[string]bool{
 // Sniff recognises a video container from its first bytes: an ISO base media
 // (MP4, MOV) file from its leading ftyp box (or, for old QuickTime files, a
 // leading moov/mdat/wide/free/skip atom), a WebM or Matroska file from its EBML
-// header. It returns false for anything else.
+// header. It returns false for anything else. Only the first SniffLen bytes
+// count, so that the answer is the same however much the caller has read.
 func Sniff(head []byte) (Container, bool) {
+	head = head[:min(len(head), SniffLen)]
 	if len(head) >= 12 {
 		size := binary.BigEndian.Uint32(head[0:4])
 		box := string(head[4:8])
