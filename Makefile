@@ -11,7 +11,7 @@ WAILS := $(TOOLS)/wails
 GO_PKGS := ./server/... ./worker/... ./frontend/...
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/package.json
 
-.PHONY: build run desktop desktop-windows test test-go test-fuzz test-frontend test-e2e test-desktop deps deps-apt deps-desktop deps-go bench-upload bench-transcode bench-desktop-upload clean
+.PHONY: build run desktop desktop-windows test test-go test-fuzz test-frontend test-e2e test-desktop deps deps-apt deps-desktop deps-go bench-upload bench-upload-concurrent bench-transcode bench-desktop-upload clean
 
 ## Dependencies ---------------------------------------------------------------
 
@@ -113,6 +113,12 @@ test-desktop: desktop desktop-windows
 # upload, on one versitygw; and the server's peak RSS.
 bench-upload: deps $(VERSITYGW) frontend/dist/index.html
 	go test -count=1 -run '^$$' -bench BenchmarkUpload1GiB -benchtime 1x -timeout 20m ./server/app/
+
+# 60 uploads of 50 MiB at once to the real server binary on versitygw, against
+# the same one at a time: throughput, the server's peak RSS against its upload
+# memory budget, and every stored object checked by SHA-256.
+bench-upload-concurrent: deps $(VERSITYGW) frontend/dist/index.html
+	go test -count=1 -run '^$$' -bench BenchmarkUploadConcurrent -benchtime 1x -timeout 30m ./server/app/
 
 # The full ladder of one generated 1080p clip: this worker end to end, against
 # one FFmpeg per rendition and the seed's recipe; wall time, bytes and SSIM.

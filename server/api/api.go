@@ -36,6 +36,8 @@ type Options struct {
 	URLTTL time.Duration
 	// MaxUploadBytes caps an uploaded file.
 	MaxUploadBytes int64
+	// MaxUploads caps the uploads in flight (0: no cap).
+	MaxUploads int
 	// Frontend is the built web UI; nil serves none.
 	Frontend fs.FS
 	// OnUpload, if set, is called with the ID of each stored upload (it wakes the
@@ -49,6 +51,7 @@ type API struct {
 	Options
 	log       *slog.Logger
 	tokenHash [32]byte
+	uploads   *uploadLimit
 }
 
 // New makes the API.
@@ -62,7 +65,8 @@ func New(o Options) *API {
 	if o.MaxUploadBytes <= 0 {
 		o.MaxUploadBytes = 1 << 30
 	}
-	return &API{Options: o, log: o.Log, tokenHash: sha256.Sum256([]byte(o.AdminToken))}
+	return &API{Options: o, log: o.Log, tokenHash: sha256.Sum256([]byte(o.AdminToken)),
+		uploads: newUploadLimit(o.MaxUploads)}
 }
 
 // Handler returns the root handler.

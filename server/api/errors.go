@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/assetlab/assetlab/server/storage"
 	"github.com/go-chi/chi/v5/middleware"
@@ -47,6 +49,12 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
+	case errors.Is(err, errBusy):
+		// Answered before the body is read; "Connection: close" keeps net/http
+		// from reading up to 256 KiB of it first.
+		w.Header().Set("Retry-After", strconv.Itoa(int(busyRetryAfter/time.Second)))
+		w.Header().Set("Connection", "close")
+		e = &Error{Status: http.StatusServiceUnavailable, Msg: "too many uploads in progress, try again shortly", Err: err}
 	case errors.Is(err, storage.ErrUnavailable):
 		e = &Error{Status: http.StatusServiceUnavailable, Msg: "storage is unavailable, try again shortly", Err: err}
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
@@ -56,7 +64,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	log := a.log.With(slog.String("request_id", middleware.GetReqID(r.Context())),
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", e.Status))
-	if e.Status >= 500 {
+	if e.Status >= 500 && !errors.Is(err, errBusy) {
 		log.Error("request failed", slog.Any("err", err))
 	} else if e.Err != nil {
 		log.Info("request refused", slog.Any("err", err))

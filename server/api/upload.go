@@ -58,6 +58,10 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // field "file". The file streams to storage in 5 MiB parts; nothing is kept
 // unless the whole file, its metadata and its job are all stored.
 func (a *API) upload(w http.ResponseWriter, r *http.Request) error {
+	if !a.uploads.acquire() {
+		return errBusy
+	}
+	defer a.uploads.release()
 	// The multipart envelope adds a few hundred bytes: a body much larger than
 	// the limit cannot hold an acceptable file, and is refused before it is read.
 	if r.ContentLength > a.MaxUploadBytes+1<<20 {

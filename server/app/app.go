@@ -121,6 +121,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		PublicURL:      cfg.PublicURL,
 		URLTTL:         cfg.URLTTL,
 		MaxUploadBytes: cfg.MaxUploadBytes,
+		MaxUploads:     cfg.MaxUploads,
 		Frontend:       o.Frontend,
 		OnUpload:       s.notify,
 		Log:            log,

@@ -28,6 +28,9 @@ type Stores struct {
 // under cfg.DataDir otherwise.
 func OpenStores(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stores, error) {
 	if cfg.UsesS3() {
+		// One budget for both stores: uploads of originals and of renditions
+		// share the same memory.
+		budget := storage.NewBudget(cfg.UploadMemory)
 		open := func(bucket string) (*storage.S3, error) {
 			return storage.NewS3(ctx, storage.S3Options{
 				Bucket:         bucket,
@@ -36,6 +39,7 @@ func OpenStores(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stor
 				PublicEndpoint: cfg.PublicEndpoint,
 				PathStyle:      cfg.PathStyle,
 				Concurrency:    cfg.UploadConcurrency,
+				Budget:         budget,
 				AccessKey:      cfg.AccessKey,
 				SecretKey:      cfg.SecretKey,
 				SessionToken:   cfg.SessionToken,

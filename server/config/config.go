@@ -46,6 +46,12 @@ type Config struct {
 	AccessKey, SecretKey, SessionToken string
 	// UploadConcurrency is the number of 5 MiB parts uploaded at once.
 	UploadConcurrency int
+	// UploadMemory is the memory, in bytes, that all uploads in flight share
+	// for their part buffers.
+	UploadMemory int64
+	// MaxUploads caps the uploads in flight; more are refused with a 503 (0: no
+	// cap beyond UploadMemory).
+	MaxUploads int
 
 	// Workers is the number of transcode workers run inside the server (0: none).
 	Workers int
@@ -98,7 +104,9 @@ var Vars = []Var{
 	{"S3_PUBLIC_ENDPOINT", "(the endpoint)", "endpoint that browsers and FFmpeg reach, used for presigned URLs"},
 	{"S3_PATH_STYLE", "true with a custom endpoint", "path-style bucket addressing"},
 	{"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN", "", "S3 credentials; unset, the rest of the standard AWS chain is used (AWS_PROFILE, shared files, instance roles)"},
-	{"ASSETLAB_UPLOAD_CONCURRENCY", "4", "5 MiB parts uploaded at once per upload (memory: (n+1) × 5 MiB)"},
+	{"ASSETLAB_UPLOAD_CONCURRENCY", "4", "5 MiB parts uploaded at once per upload, memory allowing (at most n+2 parts held)"},
+	{"ASSETLAB_UPLOAD_MEMORY", "64MiB", "memory all uploads share for their 5 MiB part buffers (bytes, or with KiB, MiB or GiB); uploads beyond it wait"},
+	{"ASSETLAB_MAX_UPLOADS", "32", "uploads in flight at once; more get 503 with Retry-After; 0 leaves only the memory budget"},
 	{"ASSETLAB_WORKERS", "1", "transcode workers inside the server process; 0 turns them off"},
 	{"ASSETLAB_URL_TTL", "1h", "lifetime of the presigned URLs given to viewers"},
 	{"ASSETLAB_MAX_UPLOAD_BYTES", "1073741824", "largest accepted upload (1 GiB)"},
@@ -173,6 +181,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.Workers = int(num("ASSETLAB_WORKERS", 1))
 	c.UploadConcurrency = int(num("ASSETLAB_UPLOAD_CONCURRENCY", 4))
 	c.MaxUploadBytes = num("ASSETLAB_MAX_UPLOAD_BYTES", 1<<30)
+	c.MaxUploads = int(num("ASSETLAB_MAX_UPLOADS", 32))
+	c.UploadMemory = 64 << 20
+	if v := env("ASSETLAB_UPLOAD_MEMORY"); v != "" {
+		n, err := parseBytes(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ASSETLAB_UPLOAD_MEMORY: %w", err))
+		}
+		c.UploadMemory = n
+	}
 	c.DeleteOriginal = boolean("ASSETLAB_DELETE_ORIGINAL", false)
 	c.PathStyle = boolean("S3_PATH_STYLE", c.Endpoint != "")
 	duration := func(name string, def time.Duration) time.Duration {
@@ -237,6 +254,12 @@ func (c Config) Validate() error {
 	if c.UploadConcurrency < 1 || c.UploadConcurrency > 64 {
 		errs = append(errs, errors.New("ASSETLAB_UPLOAD_CONCURRENCY: must be from 1 to 64"))
 	}
+	if c.UploadMemory < partSize {
+		errs = append(errs, errors.New("ASSETLAB_UPLOAD_MEMORY: must be 5MiB (one part) or more"))
+	}
+	if c.MaxUploads < 0 {
+		errs = append(errs, errors.New("ASSETLAB_MAX_UPLOADS: must be 0 or more"))
+	}
 	if c.MaxUploadBytes < 1 {
 		errs = append(errs, errors.New("ASSETLAB_MAX_UPLOAD_BYTES: must be positive"))
 	}
@@ -276,6 +299,25 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("ASSETLAB_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// partSize is storage.PartSize: the smallest memory an upload can work with.
+const partSize = 5 << 20
+
+// parseBytes reads a size: a whole number of bytes, or one followed by KiB,
+// MiB or GiB.
+func parseBytes(v string) (int64, error) {
+	num, mult := v, int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if n, ok := strings.CutSuffix(v, suffix); ok {
+			num, mult = strings.TrimSpace(n), m
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 64MiB", v)
+	}
+	return n * mult, nil
 }
 
 // UsesS3 reports whether a bucket is configured.

@@ -17,7 +17,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Port != 3000 || c.Workers != 1 || c.MaxUploadBytes != 1<<30 || c.URLTTL != time.Hour ||
-		c.UsesS3() || c.CORSOrigins[0] != "*" || c.UploadConcurrency != 4 {
+		c.UsesS3() || c.CORSOrigins[0] != "*" || c.UploadConcurrency != 4 ||
+		c.UploadMemory != 64<<20 || c.MaxUploads != 32 {
 		t.Errorf("defaults: got %+v", c)
 	}
 }
@@ -51,10 +52,42 @@ func TestInvalid(t *testing.T) {
 		"ASSETLAB_PUBLIC_URL":       {"ASSETLAB_PUBLIC_URL": "localhost:3000"},
 		"ASSETLAB_DELETE_ORIGINAL":  {"ASSETLAB_DELETE_ORIGINAL": "maybe"},
 		"ASSETLAB_LOG_FORMAT":       {"ASSETLAB_LOG_FORMAT": "xml"},
+		"ASSETLAB_UPLOAD_MEMORY":    {"ASSETLAB_UPLOAD_MEMORY": "4MiB"},
+		"ASSETLAB_MAX_UPLOADS":      {"ASSETLAB_MAX_UPLOADS": "-1"},
 	} {
 		_, err := fromMap(v)
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%v: got %v, want an error naming %s", v, err, name)
+		}
+	}
+}
+
+func TestUploadMemory(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+		bad  bool
+	}{
+		{"67108864", 64 << 20, false},
+		{"64MiB", 64 << 20, false},
+		{"96 MiB", 96 << 20, false},
+		{"1GiB", 1 << 30, false},
+		{"10240KiB", 10 << 20, false},
+		{"5MiB", 5 << 20, false},
+		{"64MB", 0, true},
+		{"lots", 0, true},
+		{"-64MiB", 0, true},
+		{"99999999999GiB", 0, true},
+	} {
+		got, err := fromMap(map[string]string{"ASSETLAB_UPLOAD_MEMORY": c.in, "ASSETLAB_DATA_DIR": "/tmp/x"})
+		if c.bad {
+			if err == nil || !strings.Contains(err.Error(), "ASSETLAB_UPLOAD_MEMORY") {
+				t.Errorf("%q: got %v, want an error naming ASSETLAB_UPLOAD_MEMORY", c.in, err)
+			}
+			continue
+		}
+		if err != nil || got.UploadMemory != c.want {
+			t.Errorf("%q: got %d (%v), want %d", c.in, got.UploadMemory, err, c.want)
 		}
 	}
 }

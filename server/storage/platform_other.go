@@ -11,5 +11,3 @@ func allocPart() *[]byte {
 	b := make([]byte, PartSize)
 	return &b
 }
-
-func freePart(*[]byte) {}

@@ -23,9 +23,3 @@ func allocPart() *[]byte {
 	}
 	return &b
 }
-
-// freePart unmaps a buffer from allocPart. One that came from make (the mmap
-// failed) makes Munmap fail harmlessly, and the collector frees it.
-func freePart(b *[]byte) {
-	_ = syscall.Munmap(*b)
-}

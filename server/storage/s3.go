@@ -35,9 +35,12 @@ type S3Options struct {
 	PublicEndpoint string
 	// PathStyle addresses buckets as endpoint/bucket/key (S3-compatible servers).
 	PathStyle bool
-	// Concurrency is the number of parts uploaded at once (default 4). A streaming
-	// upload holds at most Concurrency+1 parts of PartSize in memory.
+	// Concurrency is the number of parts uploaded at once (default 4), memory
+	// allowing. A streaming upload holds at most Concurrency+2 parts of PartSize.
 	Concurrency int
+	// Budget is the memory uploads share for their parts; stores given the
+	// same budget share it. Nil: a budget of DefaultUploadMemory of its own.
+	Budget *Budget
 	// AccessKey, SecretKey and SessionToken, if set, replace the standard
 	// credential chain.
 	AccessKey, SecretKey, SessionToken string
@@ -49,6 +52,7 @@ type S3 struct {
 	client  *s3.Client
 	presign *s3.PresignClient
 	conc    int
+	budget  *Budget
 	log     *slog.Logger
 	// partOptions apply to each UploadPart request.
 	partOptions []func(*s3.Options)
@@ -69,6 +73,9 @@ func NewS3(ctx context.Context, o S3Options, log *slog.Logger) (*S3, error) {
 	}
 	if log == nil {
 		log = slog.Default()
+	}
+	if o.Budget == nil {
+		o.Budget = NewBudget(DefaultUploadMemory)
 	}
 	loadOpts := []func(*config.LoadOptions) error{config.WithRegion(o.Region)}
 	if o.AccessKey != "" {
@@ -113,6 +120,7 @@ func NewS3(ctx context.Context, o S3Options, log *slog.Logger) (*S3, error) {
 		client:      client(o.Endpoint),
 		presign:     s3.NewPresignClient(client(pub)),
 		conc:        o.Concurrency,
+		budget:      o.Budget,
 		log:         log,
 		orphans:     map[string]string{},
 		partOptions: partOptions,
@@ -125,42 +133,26 @@ func (s *S3) Client() *s3.Client { return s.client }
 // Bucket is the bucket's name.
 func (s *S3) Bucket() string { return s.bucket }
 
-// partPool recycles part buffers. Unlike a sync.Pool it is not emptied by the
-// garbage collector, so a long upload reuses the same few buffers instead of
-// making 5 MiB of garbage per part. Where the platform allows, the buffers live
-// outside the Go heap (allocPart), so that they do not raise the collector's
-// heap goal either: under GOGC=100 every live byte on the heap lets another
-// byte of garbage pile up before a collection.
-var partPool = &bufferPool{free: make(chan *[]byte, 16)}
+// readAhead is the number of full parts a multipart upload reads ahead of
+// those being sent, memory allowing.
+const readAhead = 1
 
-type bufferPool struct {
-	free chan *[]byte
-}
-
-func (p *bufferPool) Get() *[]byte {
-	select {
-	case b := <-p.free:
-		return b
-	default:
-		return allocPart()
-	}
-}
-
-func (p *bufferPool) Put(b *[]byte) {
-	select {
-	case p.free <- b:
-	default: // more buffers than are worth keeping
-		freePart(b)
-	}
-}
-
+// Put takes its part buffers from the store's budget: it waits for its first,
+// and takes more only while they are free (see Budget). A source that stalls
+// while holding a buffer keeps it until the caller's context or deadline cuts
+// the read.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, contentType string) (Info, error) {
-	first := partPool.Get()
+	bufs, err := s.budget.reserve(ctx, s.conc+readAhead+1)
+	if err != nil {
+		return Info{}, fmt.Errorf("put %s: wait for memory: %w", key, err)
+	}
+	defer bufs.release()
+	first, _ := bufs.get(ctx) // the one just reserved
 	n, err := io.ReadFull(r, *first)
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		// Smaller than one part: a single PUT.
-		defer partPool.Put(first)
+		defer bufs.put(first)
 		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
 			Bucket:        &s.bucket,
 			Key:           &key,
@@ -173,28 +165,28 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, contentType strin
 		}
 		return s.Stat(ctx, key)
 	case err != nil:
-		partPool.Put(first)
+		bufs.put(first)
 		return Info{}, fmt.Errorf("put %s: %w", key, err)
 	}
-	return s.putMultipart(ctx, key, r, first, contentType)
+	return s.putMultipart(ctx, key, r, bufs, first, contentType)
 }
 
-func (s *S3) putMultipart(ctx context.Context, key string, r io.Reader, first *[]byte, contentType string) (Info, error) {
+func (s *S3) putMultipart(ctx context.Context, key string, r io.Reader, bufs *partBuffers, first *[]byte, contentType string) (Info, error) {
 	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket:      &s.bucket,
 		Key:         &key,
 		ContentType: nonEmpty(contentType),
 	})
 	if err != nil {
-		partPool.Put(first)
+		bufs.put(first)
 		return Info{}, mapS3Err("put", key, err)
 	}
 	uploadID := created.UploadId
 
 	// The reader fills buffers while s.conc uploaders send them, so reading the
 	// source never waits for a slow part unless readAhead full parts are
-	// already waiting too. At most s.conc+readAhead+1 buffers are held.
-	const readAhead = 1
+	// already waiting too. At most s.conc+readAhead+1 buffers are held, and as
+	// few as one when the budget is short: then parts go one at a time.
 	type chunk struct {
 		num int32
 		buf *[]byte
@@ -230,7 +222,7 @@ func (s *S3) putMultipart(ctx context.Context, key string, r io.Reader, first *[
 						mu.Unlock()
 					}
 				}
-				partPool.Put(c.buf)
+				bufs.put(c.buf)
 			}
 		}()
 	}
@@ -241,7 +233,7 @@ func (s *S3) putMultipart(ctx context.Context, key string, r io.Reader, first *[
 		select {
 		case work <- next:
 		case <-gctx.Done():
-			partPool.Put(next.buf)
+			bufs.put(next.buf)
 		}
 		if gctx.Err() != nil {
 			break
@@ -250,14 +242,17 @@ func (s *S3) putMultipart(ctx context.Context, key string, r io.Reader, first *[
 			readErr = errors.New("object too large for 10,000 parts")
 			break
 		}
-		buf := partPool.Get()
+		buf, err := bufs.get(gctx)
+		if err != nil {
+			break // gctx ended; its cause says why
+		}
 		n, err := io.ReadFull(ctxReader{gctx, r}, *buf)
 		if err == io.EOF {
-			partPool.Put(buf)
+			bufs.put(buf)
 			break
 		}
 		if err != nil && err != io.ErrUnexpectedEOF {
-			partPool.Put(buf)
+			bufs.put(buf)
 			readErr = err
 			break
 		}
