@@ -38,7 +38,8 @@ func BenchmarkTranscodeLadder(b *testing.B) {
 		VideoArgs: []string{"-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"},
 		Extra:     []string{"-movflags", "+faststart"}})
 	ctx := context.Background()
-	src, err := transcode.Probe(ctx, "ffprobe", clip)
+	in := transcode.Input{Location: clip, Format: transcode.FormatMOV}
+	src, err := transcode.Probe(ctx, "ffprobe", in)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func BenchmarkTranscodeLadder(b *testing.B) {
 	local := filepath.Join(dir, "local")
 	os.Mkdir(local, 0o755)
 	start = time.Now()
-	lres, err := transcode.Run(ctx, clip, src, local, transcode.Options{}, nil)
+	lres, err := transcode.Run(ctx, in, src, local, transcode.Options{}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -107,7 +108,11 @@ func BenchmarkTranscodeLadder(b *testing.B) {
 	start = time.Now()
 	for _, o := range outs {
 		o.Path = filepath.Join(dir, "per-"+string(o.Rung.Quality)+".mp4")
-		run(b, "ffmpeg", transcode.Args(clip, src, []transcode.Output{o}, "", transcode.Options{})...)
+		args, err := transcode.Args(in, src, []transcode.Output{o}, "", transcode.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, "ffmpeg", args...)
 		per[o.Rung.Quality] = o.Path
 	}
 	methods = append(methods, method{"one ffmpeg per rendition", time.Since(start), per})

@@ -154,16 +154,16 @@ func (w *Worker) tryJob(ctx context.Context, id string) (bool, error) {
 		}
 		n, failures = last.N+1, last.Failures
 		if last.State != jobs.AttemptReleased {
-			reason, retryable, failedAt := last.Error, last.Retryable, last.HeartbeatAt
+			reason, class, retryable, failedAt := last.Error, transcode.Class(last.ErrorClass), last.Retryable, last.HeartbeatAt
 			if last.State == jobs.AttemptRunning {
-				reason, retryable, failedAt = "the worker stopped responding", true, last.ExpiresAt
+				reason, class, retryable, failedAt = "the worker stopped responding", transcode.ClassEnvironment, true, last.ExpiresAt
 			}
 			failures++
 			if !retryable || failures >= w.cfg.MaxAttempts {
 				if retryable {
-					reason = fmt.Sprintf("transcoding failed %d times; last: %s", failures, reason)
+					reason = finalReason(failures, class, reason)
 				}
-				return true, w.finish(ctx, id, jobs.Result{Status: video.StatusError, Attempt: last.N, Error: reason})
+				return true, w.finish(ctx, id, jobs.Result{Status: video.StatusError, Attempt: last.N, Error: reason, ErrorClass: string(class)})
 			}
 			if now.Before(failedAt.Add(w.backoff(failures))) {
 				return false, nil
@@ -263,7 +263,12 @@ func (w *Worker) process(ctx context.Context, meta video.Meta, a jobs.Attempt) {
 
 // transcode makes and uploads the renditions of one attempt.
 func (w *Worker) transcode(ctx context.Context, meta video.Meta, a jobs.Attempt, lease *lease) (jobs.Result, error) {
-	input, err := w.inputURL(ctx, meta.OriginalKey)
+	loc, err := w.inputURL(ctx, meta.OriginalKey)
+	if err != nil {
+		return jobs.Result{}, storageFailure("locate the original", err)
+	}
+	// FFmpeg reads it only as the container the server accepted.
+	input, err := transcode.NewInput(loc, meta.ContentType, meta.OriginalKey)
 	if err != nil {
 		return jobs.Result{}, err
 	}
@@ -272,7 +277,7 @@ func (w *Worker) transcode(ctx context.Context, meta video.Meta, a jobs.Attempt,
 	}
 	dir, err := os.MkdirTemp(w.cfg.TmpDir, fmt.Sprintf("assetlab-%d-", os.Getpid()))
 	if err != nil {
-		return jobs.Result{}, err
+		return jobs.Result{}, tempFailure("make the temp folder", err)
 	}
 	defer os.RemoveAll(dir)
 
@@ -287,12 +292,12 @@ func (w *Worker) transcode(ctx context.Context, meta video.Meta, a jobs.Attempt,
 	for _, o := range out.Outputs {
 		f, err := os.Open(o.Path)
 		if err != nil {
-			return jobs.Result{}, err
+			return jobs.Result{}, tempFailure("open "+string(o.Rung.Quality), err)
 		}
 		_, err = w.videos.Put(ctx, video.RenditionKey(meta.ID, a.N, o.Rung.Quality), f, "video/mp4")
 		f.Close()
 		if err != nil {
-			return jobs.Result{}, fmt.Errorf("store %s: %w", o.Rung.Quality, err)
+			return jobs.Result{}, storageFailure("store "+string(o.Rung.Quality), err)
 		}
 		var bitrate int64
 		if src.Duration > 0 {
@@ -305,12 +310,12 @@ func (w *Worker) transcode(ctx context.Context, meta video.Meta, a jobs.Attempt,
 	if out.Poster != "" {
 		f, err := os.Open(out.Poster)
 		if err != nil {
-			return jobs.Result{}, err
+			return jobs.Result{}, tempFailure("open the poster", err)
 		}
 		_, err = w.videos.Put(ctx, video.PosterKey(meta.ID, a.N), f, "image/jpeg")
 		f.Close()
 		if err != nil {
-			return jobs.Result{}, fmt.Errorf("store poster: %w", err)
+			return jobs.Result{}, storageFailure("store the poster", err)
 		}
 		res.Poster = true
 	}
@@ -336,27 +341,23 @@ func (w *Worker) commit(ctx context.Context, id string, n int, res jobs.Result) 
 }
 
 // fail records a failed attempt; bad input, or the last allowed attempt, ends
-// the job in error.
+// the job in error. The attempt and the result keep only the public reason
+// and the class; the details (FFmpeg's words, paths) go to the log.
 func (w *Worker) fail(ctx context.Context, id string, a jobs.Attempt, err error, log *slog.Logger) {
 	w.removeOutputs(ctx, id, a.N)
-	retryable := !errors.Is(err, transcode.ErrBadInput)
-	reason := err.Error()
-	if !retryable {
-		reason = strings.TrimPrefix(reason, transcode.ErrBadInput.Error()+": ")
-	}
-	log.Warn("attempt failed", slog.Bool("retryable", retryable), slog.String("reason", reason))
+	te := transcode.Classify(err)
+	retryable, reason := te.Class != transcode.ClassInput, te.Reason
+	log.Warn("attempt failed", slog.String("class", string(te.Class)), slog.String("reason", reason), slog.String("detail", te.Detail))
 	now := time.Now().UTC()
-	a.State, a.Error, a.Retryable, a.HeartbeatAt, a.ExpiresAt = jobs.AttemptFailed, reason, retryable, now, now
+	a.State, a.Error, a.ErrorClass, a.Retryable, a.HeartbeatAt, a.ExpiresAt = jobs.AttemptFailed, reason, string(te.Class), retryable, now, now
 	b, _ := json.Marshal(a)
 	if _, err := w.videos.Put(ctx, jobs.AttemptKey(id, a.N), strings.NewReader(string(b)), "application/json"); err != nil {
 		log.Warn("record failed attempt", slog.Any("err", err))
 		return // its lease will expire, and the job be retried
 	}
 	if !retryable || a.Failures+1 >= w.cfg.MaxAttempts {
-		if retryable {
-			reason = fmt.Sprintf("transcoding failed %d times; last: %s", a.Failures+1, reason)
-		}
-		if err := w.finish(ctx, id, jobs.Result{Status: video.StatusError, Attempt: a.N, Error: reason}); err != nil {
+		reason = finalReason(a.Failures+1, te.Class, reason)
+		if err := w.finish(ctx, id, jobs.Result{Status: video.StatusError, Attempt: a.N, Error: reason, ErrorClass: string(te.Class)}); err != nil {
 			log.Warn("record job error", slog.Any("err", err))
 		}
 	}

@@ -404,7 +404,7 @@ func TestBadInputEndsInError(t *testing.T) {
 				data   []byte
 				reason string
 			}{
-				"corrupt":    {append(append([]byte{}, apptest.MP4Head...), garbage...), "cannot read the file"},
+				"corrupt":    {append(append([]byte{}, apptest.MP4Head...), garbage...), "not a readable video"},
 				"truncated":  {data[:len(data)/2], "truncated"},
 				"audio only": {mustRead(t, mediatest.Make(t, mediatest.Clip{AudioOnly: true})), "audio only"},
 			}
@@ -441,7 +441,7 @@ func TestRetriesUpToTheCap(t *testing.T) {
 	id := uploadClip(t, e, mediatest.Make(t, mediatest.Clip{Width: 320, Height: 240, Seconds: 1}))
 	st := waitStatus(t, e, id, time.Minute)
 	if st["status"] != "error" || !strings.Contains(fmt.Sprint(st["error"]), "failed 3 times") ||
-		!strings.Contains(fmt.Sprint(st["error"]), "Connection reset") {
+		!strings.Contains(fmt.Sprint(st["error"]), "storage could not be reached") {
 		t.Errorf("status %v, want an error after 3 attempts that says why", st)
 	}
 	if a := attempts(t, e, id); len(a) != 3 {

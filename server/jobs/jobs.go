@@ -66,7 +66,11 @@ type Attempt struct {
 	// ExpiresAt is when the lease ends unless renewed: after it another worker
 	// may take the job over as attempt N+1.
 	ExpiresAt time.Time `json:"expires_at"`
-	Error     string    `json:"error,omitempty"`
+	// Error is the failure's public reason, in plain words.
+	Error string `json:"error,omitempty"`
+	// ErrorClass says whose fault the failure was: "input" (the file's),
+	// "environment" (the machine's) or "transient" (storage's).
+	ErrorClass string `json:"error_class,omitempty"`
 	// Retryable is false for failures that another try would not fix (bad input).
 	Retryable bool `json:"retryable,omitempty"`
 	// Failures counts the earlier attempts that failed (or whose worker died);
@@ -98,7 +102,9 @@ type Result struct {
 	Width      int         `json:"width,omitempty"`
 	Height     int         `json:"height,omitempty"`
 	Error      string      `json:"error,omitempty"`
-	FinishedAt time.Time   `json:"finished_at"`
+	// ErrorClass is the class of the failure that ended the job (see Attempt).
+	ErrorClass string    `json:"error_class,omitempty"`
+	FinishedAt time.Time `json:"finished_at"`
 }
 
 // Enqueue creates the queue marker of a job.

@@ -3,7 +3,9 @@
 package mediatest
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -176,4 +178,74 @@ func KeyframeTimes(t testing.TB, path string) []string {
 		t.Fatalf("ffprobe keyframes %s: %v", path, err)
 	}
 	return strings.Fields(string(out))
+}
+
+// DeclaredSizeMismatch makes a MOV whose video track declares 640x480 while
+// every frame holds 320x240 (uncompressed 4:2:2): the file passes every
+// check on its headers, and no frame of it can be decoded.
+func DeclaredSizeMismatch(t testing.TB) string {
+	t.Helper()
+	src := Make(t, Clip{Width: 320, Height: 240, Seconds: 1, Container: "mov",
+		VideoArgs: []string{"-c:v", "rawvideo", "-pix_fmt", "uyvy422"}})
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The visual sample entry follows the stsd box header (12 bytes); its
+	// width and height are at offsets 32 and 34.
+	i := bytes.Index(b, []byte("stsd"))
+	if i < 4 || len(b) < i+12+36 || string(b[i+16:i+20]) != "2vuy" {
+		t.Fatalf("%s: no 2vuy sample entry where expected", src)
+	}
+	e := i + 12
+	binary.BigEndian.PutUint16(b[e+32:], 640)
+	binary.BigEndian.PutUint16(b[e+34:], 480)
+	out := strings.TrimSuffix(src, ".mov") + "-mismatch.mov"
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Shell is a file that the server accepts as a video container but that holds
+// a playlist, a manifest or a list referring to other media.
+type Shell struct {
+	Name string
+	Data []byte
+}
+
+// Shells returns files that refer to ref (a URL, or a file: reference) from
+// inside an MP4, MOV or Matroska shell: DASH manifests (which FFmpeg, left to
+// guess the format, opens as DASH and follows), HLS playlists and concat
+// lists.
+func Shells(ref string) []Shell {
+	const (
+		mp4 = "\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+		// Bytes 4-7 read "free", a QuickTime atom, and there is no NUL byte,
+		// so FFmpeg's text probes see the rest.
+		mov = "\xef\xbb\xbf<free"
+		mkv = "\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x88matroska\x42\x87\x81\x04\x42\x85\x81\x02"
+	)
+	hls := "\n#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.0,\n" + ref + "\n#EXT-X-ENDLIST\n"
+	concat := "\nffconcat version 1.0\nfile '" + ref + "'\nduration 2\n"
+	return []Shell{
+		{"dash in mov", []byte(DashInMOV(ref))},
+		{"dash as first reported", []byte("\xef\xbb\xbf" + `<free:MPD xmlns:free="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" type="static" mediaPresentationDuration="PT10S" minBufferTime="PT1S"><Period><AdaptationSet mimeType="video/mp4"><Representation id="1" bandwidth="1000" width="1280" height="720" codecs="avc1.640028"><BaseURL>` +
+			ref + `</BaseURL></Representation></AdaptationSet></Period></free:MPD>`)},
+		{"hls in mp4", []byte(mp4 + hls)},
+		{"hls in mov", []byte(mov + hls)},
+		{"hls in mkv", []byte(mkv + hls)},
+		{"concat in mp4", []byte(mp4 + concat)},
+		{"concat in mov", []byte(mov + concat)},
+		{"concat in mkv", []byte(mkv + concat)},
+	}
+}
+
+// DashInMOV is a DASH manifest the server accepts as MOV and that FFmpeg 5.1,
+// left to guess, opens as DASH (score 100 against MOV's 95), fetching its
+// BaseURL: "<MPD" and a DASH profile in the first bytes, a root element named
+// MPD.
+func DashInMOV(baseURL string) string {
+	return "\xef\xbb\xbf" + `<free:MPD xmlns:free="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" type="static" mediaPresentationDuration="PT2S" minBufferTime="PT1S"><!--<MPD--><Period><AdaptationSet mimeType="video/mp4"><Representation id="1" bandwidth="1000" width="640" height="360" codecs="avc1.640028"><BaseURL>` +
+		baseURL + `</BaseURL></Representation></AdaptationSet></Period></free:MPD>`
 }

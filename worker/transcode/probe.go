@@ -6,22 +6,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"math"
 	"os/exec"
 	"strconv"
 	"strings"
 )
-
-// ErrBadInput marks failures caused by the file itself (corrupt, truncated, not
-// a video): another attempt would fail the same way.
-var ErrBadInput = errors.New("unusable input")
-
-// badInput wraps a person-readable reason as ErrBadInput.
-func badInput(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrBadInput, fmt.Sprintf(format, args...))
-}
 
 // Source describes the input as the renditions will see it.
 type Source struct {
@@ -63,10 +52,14 @@ type probeOut struct {
 	} `json:"format"`
 }
 
-// Probe reads the source's streams with ffprobe. input is a URL or a path.
-func Probe(ctx context.Context, ffprobe, input string) (Source, error) {
-	cmd := exec.CommandContext(ctx, ffprobe, append(inputOptions(input),
-		"-v", "error", "-print_format", "json", "-show_format", "-show_streams", input)...)
+// Probe reads the source's streams with ffprobe.
+func Probe(ctx context.Context, ffprobe string, in Input) (Source, error) {
+	inArgs, err := in.args()
+	if err != nil {
+		return Source{}, err
+	}
+	args := append([]string{"-v", "error", "-print_format", "json", "-show_format", "-show_streams"}, inArgs...)
+	cmd := exec.CommandContext(ctx, ffprobe, append(args, in.Location)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -77,7 +70,7 @@ func Probe(ctx context.Context, ffprobe, input string) (Source, error) {
 	}
 	var out probeOut
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return Source{}, fmt.Errorf("ffprobe output: %w", err)
+		return Source{}, &Error{Class: ClassInput, Reason: ReasonUnreadable, Detail: "ffprobe output: " + err.Error(), Err: err}
 	}
 	var src Source
 	found := false
@@ -135,59 +128,4 @@ func ratio(s string) (int, int, bool) {
 	n, err1 := strconv.Atoi(a)
 	d, err2 := strconv.Atoi(b)
 	return n, d, err1 == nil && err2 == nil
-}
-
-// inputOptions makes FFmpeg resilient when it reads over HTTP: each seek is a
-// new ranged request, and a dropped connection is retried.
-func inputOptions(input string) []string {
-	if strings.HasPrefix(input, "http://") || strings.HasPrefix(input, "https://") {
-		return []string{"-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "10"}
-	}
-	return nil
-}
-
-// Messages by which FFmpeg says the data itself is bad.
-var badInputMarkers = []string{
-	"Invalid data found when processing input",
-	"moov atom not found",
-	"EBML header parsing failed",
-	"could not find codec parameters",
-	"Could not find codec parameters",
-	"no frame!",
-	"End of file",
-	"Invalid NAL unit size",
-	"error reading header",
-}
-
-// classify turns an FFmpeg failure into ErrBadInput when its output blames the
-// data, keeping the last line of stderr as the reason.
-func classify(tool string, err error, stderr string) error {
-	last := lastLine(stderr)
-	for _, m := range badInputMarkers {
-		if strings.Contains(stderr, m) {
-			return badInput("%s cannot read the file: %s", tool, last)
-		}
-	}
-	if last == "" {
-		return fmt.Errorf("%s: %w", tool, err)
-	}
-	return fmt.Errorf("%s: %w: %s", tool, err, last)
-}
-
-// lastLine returns the last non-empty line of s, with any URL query (which
-// may hold a signature) cut off.
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	l := strings.TrimSpace(lines[len(lines)-1])
-	if i := strings.Index(l, "?"); i >= 0 && strings.Contains(l[:i], "://") {
-		if j := strings.IndexAny(l[i:], " :"); j >= 0 {
-			l = l[:i] + l[i+j:]
-		} else {
-			l = l[:i]
-		}
-	}
-	if len(l) > 300 {
-		l = l[:300]
-	}
-	return l
 }

@@ -93,11 +93,15 @@ type Result struct {
 // every rung (and a poster), each scaled to square pixels and 8-bit 4:2:0,
 // H.264 capped at the rung's maxrate with a keyframe every 2 s at the same
 // times in every rendition, AAC stereo, MP4 with the index at the front.
-func Args(input string, src Source, outs []Output, poster string, o Options) []string {
+func Args(in Input, src Source, outs []Output, poster string, o Options) ([]string, error) {
 	o.defaults()
+	inArgs, err := in.args()
+	if err != nil {
+		return nil, err
+	}
 	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error"}
-	args = append(args, inputOptions(input)...)
-	args = append(args, "-i", input)
+	args = append(args, inArgs...)
+	args = append(args, "-i", in.Location)
 
 	var fc strings.Builder
 	fc.WriteString("[0:v:0]")
@@ -144,38 +148,43 @@ func Args(input string, src Source, outs []Output, poster string, o Options) []s
 	if poster != "" {
 		args = append(args, "-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", poster)
 	}
-	return append(args, "-progress", "pipe:1", "-nostats")
+	return append(args, "-progress", "pipe:1", "-nostats"), nil
 }
 
-// Transcode probes input and writes its renditions and poster into dir.
-// progress, if not nil, is called with the percentage done as FFmpeg reports it.
-func Transcode(ctx context.Context, input, dir string, o Options, progress func(pct float64)) (Source, Result, error) {
+// Transcode probes the input and writes its renditions and poster into dir.
+// progress, if not nil, is called with the percentage done as FFmpeg reports
+// it. Its errors are *Error, or the context's.
+func Transcode(ctx context.Context, in Input, dir string, o Options, progress func(pct float64)) (Source, Result, error) {
 	o.defaults()
-	src, err := Probe(ctx, o.FFprobe, input)
+	src, err := Probe(ctx, o.FFprobe, in)
 	if err != nil {
 		return src, Result{}, err
 	}
-	res, err := Run(ctx, input, src, dir, o, progress)
+	res, err := Run(ctx, in, src, dir, o, progress)
 	return src, res, err
 }
 
 // Run encodes a probed source into dir.
-func Run(ctx context.Context, input string, src Source, dir string, o Options, progress func(pct float64)) (Result, error) {
+func Run(ctx context.Context, in Input, src Source, dir string, o Options, progress func(pct float64)) (Result, error) {
 	o.defaults()
 	outs := Plan(src)
 	for i := range outs {
 		outs[i].Path = filepath.Join(dir, string(outs[i].Rung.Quality)+".mp4")
 	}
 	poster := filepath.Join(dir, "poster.jpg")
-	cmd := exec.CommandContext(ctx, o.FFmpeg, Args(input, src, outs, poster, o)...)
-	stdout, err := cmd.StdoutPipe()
+	args, err := Args(in, src, outs, poster, o)
 	if err != nil {
 		return Result{}, err
+	}
+	cmd := exec.CommandContext(ctx, o.FFmpeg, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return Result{}, Classify(err)
 	}
 	stderr := &tailBuffer{max: 16 << 10}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
-		return Result{}, fmt.Errorf("start ffmpeg: %w", err)
+		return Result{}, classify("ffmpeg", err, "")
 	}
 	encoded := readProgress(stdout, src.Duration, progress)
 	err = cmd.Wait()
@@ -189,7 +198,8 @@ func Run(ctx context.Context, input string, src Source, dir string, o Options, p
 	for i := range res.Outputs {
 		fi, err := os.Stat(res.Outputs[i].Path)
 		if err != nil || fi.Size() == 0 {
-			return Result{}, badInput("ffmpeg produced no %s output: %s", outs[i].Rung.Quality, lastLine(stderr.String()))
+			return Result{}, &Error{Class: ClassInput, Reason: ReasonUnreadable,
+				Detail: fmt.Sprintf("ffmpeg produced no %s output: %s", outs[i].Rung.Quality, tail(stderr.String(), 5))}
 		}
 		res.Outputs[i].Size = fi.Size()
 	}
@@ -198,7 +208,7 @@ func Run(ctx context.Context, input string, src Source, dir string, o Options, p
 	}
 	// A file cut short decodes "successfully" up to where it ends.
 	if src.Duration > 2 && encoded < 0.9*src.Duration {
-		return Result{}, badInput("only %.1f s of %.1f s could be decoded: the file is truncated or damaged", encoded, src.Duration)
+		return Result{}, badInput("the file is truncated or damaged: only %.1f s of %.1f s could be decoded", encoded, src.Duration)
 	}
 	return res, nil
 }

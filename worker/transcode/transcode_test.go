@@ -47,12 +47,22 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+// local is a clip on disk, read as the container its extension names.
+func local(t *testing.T, path string) Input {
+	t.Helper()
+	in, err := NewInput(path, "", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
 // transcode runs the whole thing on a clip and checks every output with ffprobe.
 func transcode(t *testing.T, clip string) (Source, Result) {
 	t.Helper()
 	dir := t.TempDir()
 	var last float64
-	src, res, err := Transcode(context.Background(), clip, dir, Options{}, func(p float64) { last = p })
+	src, res, err := Transcode(context.Background(), local(t, clip), dir, Options{}, func(p float64) { last = p })
 	if err != nil {
 		t.Fatalf("transcode: %v", err)
 	}
@@ -176,17 +186,27 @@ func TestBadInput(t *testing.T) {
 		path   string
 		reason string
 	}{
-		"zero length": {write("empty.mp4", nil), "cannot read"},
-		"corrupt":     {write("corrupt.mp4", append([]byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"), garbage...)), "cannot read"},
-		"truncated":   {write("truncated.mp4", data[:len(data)/2]), "truncated"},
-		"audio only":  {mediatest.Make(t, mediatest.Clip{AudioOnly: true, Container: "mp4"}), "audio only"},
-		"not a video": {write("text.mp4", []byte(strings.Repeat("hello ", 1000))), "cannot read"},
+		"zero length":                {write("empty.mp4", nil), ReasonUnreadable},
+		"corrupt":                    {write("corrupt.mp4", append([]byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"), garbage...)), ReasonUnreadable},
+		"truncated":                  {write("truncated.mp4", data[:len(data)/2]), "the file is truncated or damaged: only"},
+		"audio only":                 {mediatest.Make(t, mediatest.Clip{AudioOnly: true, Container: "mp4"}), "the file has no video stream (audio only)"},
+		"not a video":                {write("text.mp4", []byte(strings.Repeat("hello ", 1000))), ReasonUnreadable},
+		"webm named as mkv, corrupt": {write("corrupt.mkv", append([]byte("\x1a\x45\xdf\xa3"), garbage...)), ReasonUnreadable},
+		// Every frame is smaller than the track says.
+		"declared size mismatches frames": {mediatest.DeclaredSizeMismatch(t), ReasonUnreadable},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := Transcode(context.Background(), c.path, t.TempDir(), Options{}, nil)
-			if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), c.reason) {
-				t.Errorf("got %v, want ErrBadInput saying %q", err, c.reason)
+			_, _, err := Transcode(context.Background(), local(t, c.path), t.TempDir(), Options{}, nil)
+			var te *Error
+			if !errors.As(err, &te) || te.Class != ClassInput || !strings.HasPrefix(te.Reason, c.reason) {
+				t.Fatalf("got %#v, want an input error saying %q", err, c.reason)
+			}
+			if !errors.Is(err, ErrBadInput) {
+				t.Errorf("errors.Is(%v, ErrBadInput) is false", err)
+			}
+			if strings.Contains(te.Reason, dir) || strings.Contains(te.Reason, "ffmpeg") || strings.Contains(te.Reason, "ffprobe") {
+				t.Errorf("public reason %q shows internals", te.Reason)
 			}
 		})
 	}
