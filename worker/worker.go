@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/assetlab/assetlab/server/app"
 	"github.com/assetlab/assetlab/server/config"
 	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/storage"
@@ -40,6 +39,12 @@ type Worker struct {
 	name        string
 	log         *slog.Logger
 	opts        transcode.Options
+
+	// tools is set once CheckTools has passed.
+	tools *transcode.Tools
+	// current is the lease of the attempt being run, for the announcement.
+	mu      sync.Mutex
+	current *lease
 }
 
 // New makes a worker on the given stores.
@@ -62,9 +67,20 @@ func (w *Worker) Name() string { return w.name }
 // Run processes jobs until ctx ends. A message on wake (the ID of a new upload)
 // starts a scan at once; otherwise the worker polls, every PollInterval with
 // jitter while there is work, growing to PollMax while there is none.
+//
+// It first checks FFmpeg (CheckTools), unless that was done already, and
+// returns the *transcode.ToolsError without claiming anything if it fails.
+// While it runs, the worker announces itself in storage (jobs.WorkerInfo).
 func (w *Worker) Run(ctx context.Context, wake <-chan string) error {
+	if w.tools == nil {
+		if err := w.CheckTools(ctx); err != nil {
+			return err
+		}
+	}
 	w.cleanStaleTemp()
-	w.log.Info("worker started")
+	stopAnnouncing := w.announce(ctx)
+	defer stopAnnouncing()
+	w.log.Info("worker started", slog.String("ffmpeg", w.tools.FFmpeg))
 	idle := w.cfg.PollInterval
 	for ctx.Err() == nil {
 		did, err := w.RunOnce(ctx)
@@ -229,6 +245,8 @@ func (w *Worker) process(ctx context.Context, meta video.Meta, a jobs.Attempt) {
 	jctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	lease := newLease(w, id, a, cancel)
+	w.setCurrent(lease)
+	defer w.setCurrent(nil)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -497,10 +515,4 @@ func (w *Worker) cleanStaleTemp() {
 			os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-// InProcess runs one worker inside an AssetLab server: it is what
-// app.Options.Worker takes.
-func InProcess(ctx context.Context, env app.WorkerEnv) error {
-	return New(env.Config, env.Raw, env.Videos, env.Log).Run(ctx, env.Wake)
 }

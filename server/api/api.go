@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/storage"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -41,7 +42,10 @@ type Options struct {
 	// OnUpload, if set, is called with the ID of each stored upload (it wakes the
 	// in-process worker).
 	OnUpload func(id string)
-	Log      *slog.Logger
+	// WorkerProblem, if set, says why the in-process worker cannot work
+	// (nil: it can, or there is none); /readyz reports it.
+	WorkerProblem func() error
+	Log           *slog.Logger
 }
 
 // API serves the HTTP API.
@@ -49,6 +53,8 @@ type API struct {
 	Options
 	log       *slog.Logger
 	tokenHash [32]byte
+	// workers are the transcode workers' announcements, cached briefly.
+	workers *jobs.Roster
 }
 
 // New makes the API.
@@ -62,7 +68,8 @@ func New(o Options) *API {
 	if o.MaxUploadBytes <= 0 {
 		o.MaxUploadBytes = 1 << 30
 	}
-	return &API{Options: o, log: o.Log, tokenHash: sha256.Sum256([]byte(o.AdminToken))}
+	return &API{Options: o, log: o.Log, tokenHash: sha256.Sum256([]byte(o.AdminToken)),
+		workers: &jobs.Roster{Store: o.Videos, TTL: 2 * time.Second}}
 }
 
 // Handler returns the root handler.
@@ -153,6 +160,11 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) error {
 	for _, s := range []storage.Store{a.Raw, a.Videos} {
 		if err := s.Ping(ctx); err != nil {
 			return &Error{Status: http.StatusServiceUnavailable, Msg: "storage is unreachable", Err: err}
+		}
+	}
+	if a.WorkerProblem != nil {
+		if err := a.WorkerProblem(); err != nil {
+			return &Error{Status: http.StatusServiceUnavailable, Msg: "the transcoder is off: " + err.Error(), Err: err}
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

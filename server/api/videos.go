@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -219,7 +220,16 @@ type Details struct {
 	Renditions  []RenditionURL `json:"renditions"`
 	// ExpiresAt is when the URLs above stop working.
 	ExpiresAt time.Time `json:"urls_expire_at"`
+	// Waiting says, while the video is pending, whether any transcode worker
+	// is running to take it: WaitingNoWorker or WaitingInLine.
+	Waiting string `json:"waiting,omitempty"`
 }
+
+// Values of Details.Waiting.
+const (
+	WaitingNoWorker = "no_worker"
+	WaitingInLine   = "in_line"
+)
 
 // RenditionURL is one playable rendition.
 type RenditionURL struct {
@@ -241,6 +251,16 @@ func (a *API) describe(r *http.Request, m video.Meta) (Details, error) {
 	}
 	if d.Original, err = a.sourceURL(r, m, &st); err != nil {
 		return d, err
+	}
+	if d.Status == video.StatusPending {
+		// Left out if storage cannot tell: the status matters more.
+		if n, err := a.workers.Live(r.Context()); err != nil {
+			a.log.Warn("list workers", slog.Any("err", err))
+		} else if n == 0 {
+			d.Waiting = WaitingNoWorker
+		} else {
+			d.Waiting = WaitingInLine
+		}
 	}
 	if res := st.Result; res != nil && res.Status == video.StatusDone {
 		d.Duration, d.Width, d.Height = res.Duration, res.Width, res.Height
