@@ -11,6 +11,7 @@ import (
 
 	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/storage"
+	"github.com/assetlab/assetlab/server/video"
 )
 
 // lease keeps an attempt's claim alive: it rewrites the attempt document with
@@ -57,11 +58,11 @@ func (l *lease) keep(ctx context.Context) {
 		case <-t.C:
 		}
 		// Fenced: a newer attempt, or a result, means this one is over.
-		if l.supersededBy(ctx) {
+		if cause := l.supersededBy(ctx); cause != nil {
 			l.mu.Lock()
 			l.isLost = true
 			l.mu.Unlock()
-			l.cancel(errLostLease)
+			l.cancel(cause)
 			return
 		}
 		now := time.Now().UTC()
@@ -84,13 +85,29 @@ func (l *lease) keep(ctx context.Context) {
 	}
 }
 
-func (l *lease) supersededBy(ctx context.Context) bool {
+// supersededBy returns why the attempt is over, or nil if it is not:
+// errLostLease for a newer attempt or another attempt's result,
+// errVideoDeleted for a deleted video (its tombstone, or its metadata gone
+// once the delete has finished).
+func (l *lease) supersededBy(ctx context.Context) error {
 	_, err := l.w.videos.Stat(ctx, jobs.AttemptKey(l.id, l.a.N+1))
 	if err == nil {
-		return true
+		return errLostLease
 	}
-	_, err2 := l.w.videos.Stat(ctx, jobs.ResultKey(l.id))
-	return err2 == nil && errors.Is(err, storage.ErrNotFound)
+	if !errors.Is(err, storage.ErrNotFound) {
+		return nil // storage unreachable: the lease expiry decides
+	}
+	if _, err := l.w.videos.Stat(ctx, video.MetaKey(l.id)); errors.Is(err, storage.ErrNotFound) {
+		return errVideoDeleted
+	}
+	if _, err := l.w.videos.Stat(ctx, jobs.ResultKey(l.id)); err != nil {
+		return nil
+	}
+	// A result is rare here: read it to tell a deletion from a takeover.
+	if deleted, err := jobs.Tombstoned(ctx, l.w.videos, l.id); err == nil && deleted {
+		return errVideoDeleted
+	}
+	return errLostLease
 }
 
 func (l *lease) renew(ctx context.Context, now time.Time) {

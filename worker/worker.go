@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/assetlab/assetlab/server/app"
 	"github.com/assetlab/assetlab/server/config"
 	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/storage"
@@ -30,6 +29,9 @@ import (
 // errLostLease stops a job whose lease another worker has taken over.
 var errLostLease = errors.New("lease lost to another worker")
 
+// errVideoDeleted stops a job whose video was deleted.
+var errVideoDeleted = errors.New("the video was deleted")
+
 // Worker processes transcode jobs.
 type Worker struct {
 	raw, videos storage.Store
@@ -37,6 +39,12 @@ type Worker struct {
 	name        string
 	log         *slog.Logger
 	opts        transcode.Options
+
+	// tools is set once CheckTools has passed.
+	tools *transcode.Tools
+	// current is the lease of the attempt being run, for the announcement.
+	mu      sync.Mutex
+	current *lease
 }
 
 // New makes a worker on the given stores.
@@ -59,9 +67,20 @@ func (w *Worker) Name() string { return w.name }
 // Run processes jobs until ctx ends. A message on wake (the ID of a new upload)
 // starts a scan at once; otherwise the worker polls, every PollInterval with
 // jitter while there is work, growing to PollMax while there is none.
+//
+// It first checks FFmpeg (CheckTools), unless that was done already, and
+// returns the *transcode.ToolsError without claiming anything if it fails.
+// While it runs, the worker announces itself in storage (jobs.WorkerInfo).
 func (w *Worker) Run(ctx context.Context, wake <-chan string) error {
+	if w.tools == nil {
+		if err := w.CheckTools(ctx); err != nil {
+			return err
+		}
+	}
 	w.cleanStaleTemp()
-	w.log.Info("worker started")
+	stopAnnouncing := w.announce(ctx)
+	defer stopAnnouncing()
+	w.log.Info("worker started", slog.String("ffmpeg", w.tools.FFmpeg))
 	idle := w.cfg.PollInterval
 	for ctx.Err() == nil {
 		did, err := w.RunOnce(ctx)
@@ -130,6 +149,16 @@ func (w *Worker) tryJob(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if st.Result != nil && st.Result.Status == jobs.StatusDeleted {
+		// A deletion left for an attempt that was running: finish it once
+		// no attempt holds a lease (the one running finishes it itself).
+		latest, err := jobs.LatestAttempt(ctx, w.videos, id)
+		if err != nil || (latest != nil && latest.Live(time.Now())) {
+			return false, err
+		}
+		_, err = jobs.Delete(ctx, w.raw, w.videos, id)
+		return false, err
+	}
 	if st.Result != nil {
 		// Ended, but the marker was not removed (a crash between the two).
 		return false, w.videos.Delete(ctx, jobs.QueueKey(id))
@@ -137,7 +166,10 @@ func (w *Worker) tryJob(ctx context.Context, id string) (bool, error) {
 	var meta video.Meta
 	b, err := storage.ReadAll(ctx, w.videos, video.MetaKey(id))
 	if errors.Is(err, storage.ErrNotFound) {
-		return false, w.videos.Delete(ctx, jobs.QueueKey(id)) // the video was deleted
+		// The video was deleted: remove whatever a worker that died
+		// meanwhile may have left, and the marker.
+		_, err := jobs.Delete(ctx, w.raw, w.videos, id)
+		return false, err
 	}
 	if err != nil {
 		return false, err
@@ -205,9 +237,16 @@ func (w *Worker) finish(ctx context.Context, id string, res jobs.Result) error {
 func (w *Worker) process(ctx context.Context, meta video.Meta, a jobs.Attempt) {
 	id := meta.ID
 	log := w.log.With(slog.String("video_id", id), slog.Int("attempt", a.N))
+	bg := context.WithoutCancel(ctx)
+	// A delete may have come between the checks of tryJob and the claim.
+	if w.purgeIfDeleted(bg, id, a.N, log) {
+		return
+	}
 	jctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	lease := newLease(w, id, a, cancel)
+	w.setCurrent(lease)
+	defer w.setCurrent(nil)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -222,14 +261,26 @@ func (w *Worker) process(ctx context.Context, meta video.Meta, a jobs.Attempt) {
 	start := time.Now()
 	log.Info("transcoding", slog.Int64("bytes", meta.Size))
 	res, err := w.transcode(jctx, meta, a, lease)
+	if cause := context.Cause(jctx); errors.Is(cause, errVideoDeleted) {
+		stop()
+		log.Info("stopped: the video was deleted")
+		w.purgeIfDeleted(bg, id, a.N, log)
+		return
+	}
 	if cause := context.Cause(jctx); errors.Is(cause, errLostLease) {
 		stop()
 		log.Warn("stopped: another worker took the job over")
-		w.removeOutputs(context.WithoutCancel(ctx), id, a.N)
+		w.removeOutputs(bg, id, a.N)
+		w.purgeIfDeleted(bg, id, a.N, log)
 		return
 	}
 	if err != nil {
 		stop()
+		// The input may have gone with the video before a heartbeat told.
+		if w.purgeIfDeleted(bg, id, a.N, log) {
+			return
+		}
+		defer w.purgeIfDeleted(bg, id, a.N, log) // a delete that raced the record below
 		if ctx.Err() != nil {
 			// Shutting down: hand the job back, so that another worker (or
 			// this one, restarted) takes it at once, without it counting as
@@ -243,22 +294,58 @@ func (w *Worker) process(ctx context.Context, meta video.Meta, a jobs.Attempt) {
 	if lease.lost() {
 		stop()
 		log.Warn("stopped before commit: another worker took the job over")
-		w.removeOutputs(context.WithoutCancel(ctx), id, a.N)
+		w.removeOutputs(bg, id, a.N)
+		w.purgeIfDeleted(bg, id, a.N, log)
 		return
 	}
 	err = w.commit(jctx, id, a.N, res)
 	stop()
+	// Whatever the commit did, a delete may have come meanwhile: its
+	// tombstone makes the commit fail, and a delete that has finished
+	// already shows as metadata gone.
+	if w.purgeIfDeleted(bg, id, a.N, log) {
+		return
+	}
 	if errors.Is(err, storage.ErrExists) {
 		log.Warn("another attempt ended the job first")
-		w.removeOutputs(context.WithoutCancel(ctx), id, a.N)
+		w.removeOutputs(bg, id, a.N)
 		return
 	}
 	if err != nil {
 		w.fail(context.WithoutCancel(ctx), id, a, err, log)
+		w.purgeIfDeleted(bg, id, a.N, log)
 		return
 	}
 	log.Info("transcoded", slog.Duration("took", time.Since(start)), slog.Int("renditions", len(res.Renditions)))
 	w.tidy(context.WithoutCancel(ctx), meta, a.N)
+}
+
+// purgeIfDeleted runs once attempt n has stopped writing (its lease is no
+// longer renewed): if the video was deleted meanwhile, what the delete may
+// have missed (this attempt's outputs and documents, written after it
+// listed them) goes, and the deletion is finished. It reports whether the
+// video was deleted.
+func (w *Worker) purgeIfDeleted(ctx context.Context, id string, n int, log *slog.Logger) bool {
+	deleted, err := jobs.Deleted(ctx, w.videos, id)
+	if err != nil {
+		log.Warn("check whether the video was deleted", slog.Any("err", err))
+		return false
+	}
+	if !deleted {
+		return false
+	}
+	w.removeOutputs(ctx, id, n)
+	// This attempt's document first, so that Delete does not take it for a
+	// running attempt and leave the tombstone for it.
+	if err := w.videos.Delete(ctx, jobs.AttemptKey(id, n)); err != nil {
+		log.Warn("remove the attempt of a deleted video", slog.Any("err", err))
+	}
+	if _, err := jobs.Delete(ctx, w.raw, w.videos, id); err != nil {
+		log.Warn("finish deleting the video; the next queue scan retries", slog.Any("err", err))
+		return true
+	}
+	log.Info("the video was deleted: removed what this attempt made")
+	return true
 }
 
 // transcode makes and uploads the renditions of one attempt.
@@ -429,10 +516,4 @@ func (w *Worker) cleanStaleTemp() {
 			os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-// InProcess runs one worker inside an AssetLab server: it is what
-// app.Options.Worker takes.
-func InProcess(ctx context.Context, env app.WorkerEnv) error {
-	return New(env.Config, env.Raw, env.Videos, env.Log).Run(ctx, env.Wake)
 }

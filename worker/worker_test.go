@@ -435,7 +435,9 @@ func TestBadInputEndsInError(t *testing.T) {
 func TestRetriesUpToTheCap(t *testing.T) {
 	dir := t.TempDir()
 	broken := filepath.Join(dir, "ffmpeg")
-	os.WriteFile(broken, []byte("#!/bin/sh\necho 'Connection reset by peer' >&2\nexit 1\n"), 0o755)
+	// It passes the worker's start-up check, and fails every transcode.
+	os.WriteFile(broken, []byte("#!/bin/sh\ncase \"$1$2\" in -hide_banner-version|-hide_banner-encoders|-hide_banner-filters) exec ffmpeg \"$@\";; esac\n"+
+		"echo 'Connection reset by peer' >&2\nexit 1\n"), 0o755)
 	e := startInProcess(t, "local", "ASSETLAB_FFMPEG="+broken, "ASSETLAB_RETRY_BACKOFF=50ms",
 		"ASSETLAB_POLL_INTERVAL=50ms", "ASSETLAB_POLL_MAX=100ms")
 	id := uploadClip(t, e, mediatest.Make(t, mediatest.Clip{Width: 320, Height: 240, Seconds: 1}))

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/storage"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -43,7 +44,10 @@ type Options struct {
 	// OnUpload, if set, is called with the ID of each stored upload (it wakes the
 	// in-process worker).
 	OnUpload func(id string)
-	Log      *slog.Logger
+	// WorkerProblem, if set, says why the in-process worker cannot work
+	// (nil: it can, or there is none); /readyz reports it.
+	WorkerProblem func() error
+	Log           *slog.Logger
 }
 
 // API serves the HTTP API.
@@ -52,6 +56,8 @@ type API struct {
 	log       *slog.Logger
 	tokenHash [32]byte
 	uploads   *uploadLimit
+	// workers are the transcode workers' announcements, cached briefly.
+	workers *jobs.Roster
 }
 
 // New makes the API.
@@ -66,7 +72,8 @@ func New(o Options) *API {
 		o.MaxUploadBytes = 1 << 30
 	}
 	return &API{Options: o, log: o.Log, tokenHash: sha256.Sum256([]byte(o.AdminToken)),
-		uploads: newUploadLimit(o.MaxUploads)}
+		uploads: newUploadLimit(o.MaxUploads),
+		workers: &jobs.Roster{Store: o.Videos, TTL: 2 * time.Second}}
 }
 
 // Handler returns the root handler.
@@ -157,6 +164,11 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) error {
 	for _, s := range []storage.Store{a.Raw, a.Videos} {
 		if err := s.Ping(ctx); err != nil {
 			return &Error{Status: http.StatusServiceUnavailable, Msg: "storage is unreachable", Err: err}
+		}
+	}
+	if a.WorkerProblem != nil {
+		if err := a.WorkerProblem(); err != nil {
+			return &Error{Status: http.StatusServiceUnavailable, Msg: "the transcoder is off: " + err.Error(), Err: err}
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -102,7 +103,7 @@ func (a *API) sourceURL(r *http.Request, m video.Meta, st *jobs.State) (string, 
 		return "", err
 	}
 	if st == nil {
-		loaded, err := jobs.Load(r.Context(), a.Videos, m.ID)
+		loaded, err := a.loadJob(r.Context(), m.ID)
 		if err != nil {
 			return "", err
 		}
@@ -113,6 +114,16 @@ func (a *API) sourceURL(r *http.Request, m video.Meta, st *jobs.State) (string, 
 		return a.presign(r, a.Videos, video.RenditionKey(m.ID, res.Attempt, best.Quality))
 	}
 	return "", errorf(http.StatusNotFound, "the original file is gone")
+}
+
+// loadJob reads the state of a video's job. A video whose deletion has
+// begun (its job ended with a tombstone) is not found.
+func (a *API) loadJob(ctx context.Context, id string) (jobs.State, error) {
+	st, err := jobs.Load(ctx, a.Videos, id)
+	if err == nil && st.Status == jobs.StatusDeleted {
+		return st, errorf(http.StatusNotFound, "video not found")
+	}
+	return st, err
 }
 
 type statusBody struct {
@@ -155,7 +166,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st, err := jobs.Load(r.Context(), a.Videos, m.ID)
+	st, err := a.loadJob(r.Context(), m.ID)
 	if err != nil {
 		return err
 	}
@@ -176,7 +187,7 @@ func (a *API) renditionURL(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.loadMeta(r.Context(), id); err != nil {
 		return err
 	}
-	st, err := jobs.Load(r.Context(), a.Videos, id)
+	st, err := a.loadJob(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -209,7 +220,16 @@ type Details struct {
 	Renditions  []RenditionURL `json:"renditions"`
 	// ExpiresAt is when the URLs above stop working.
 	ExpiresAt time.Time `json:"urls_expire_at"`
+	// Waiting says, while the video is pending, whether any transcode worker
+	// is running to take it: WaitingNoWorker or WaitingInLine.
+	Waiting string `json:"waiting,omitempty"`
 }
+
+// Values of Details.Waiting.
+const (
+	WaitingNoWorker = "no_worker"
+	WaitingInLine   = "in_line"
+)
 
 // RenditionURL is one playable rendition.
 type RenditionURL struct {
@@ -218,7 +238,7 @@ type RenditionURL struct {
 }
 
 func (a *API) describe(r *http.Request, m video.Meta) (Details, error) {
-	st, err := jobs.Load(r.Context(), a.Videos, m.ID)
+	st, err := a.loadJob(r.Context(), m.ID)
 	if err != nil {
 		return Details{}, err
 	}
@@ -231,6 +251,16 @@ func (a *API) describe(r *http.Request, m video.Meta) (Details, error) {
 	}
 	if d.Original, err = a.sourceURL(r, m, &st); err != nil {
 		return d, err
+	}
+	if d.Status == video.StatusPending {
+		// Left out if storage cannot tell: the status matters more.
+		if n, err := a.workers.Live(r.Context()); err != nil {
+			a.log.Warn("list workers", slog.Any("err", err))
+		} else if n == 0 {
+			d.Waiting = WaitingNoWorker
+		} else {
+			d.Waiting = WaitingInLine
+		}
 	}
 	if res := st.Result; res != nil && res.Status == video.StatusDone {
 		d.Duration, d.Width, d.Height = res.Duration, res.Width, res.Height
@@ -310,34 +340,29 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// remove: DELETE /api/videos/{id} (token) deletes a video and everything made from it.
+// remove: DELETE /api/videos/{id} (token) deletes a video and everything made
+// from it. A transcode running on it stops and removes what it made (see
+// jobs.Delete). A deletion that was cut short (the video already answers 404)
+// is finished by deleting again.
 func (a *API) remove(w http.ResponseWriter, r *http.Request) error {
-	m, err := a.videoMeta(r)
+	id, err := videoID(r)
 	if err != nil {
 		return err
 	}
-	id := m.ID
 	ctx := context.WithoutCancel(r.Context())
-	// The queue marker goes first, so no worker starts the job meanwhile; the
-	// metadata last, so a failure half-way can be retried.
-	if err := a.Videos.Delete(ctx, jobs.QueueKey(id)); err != nil {
-		return err
-	}
-	for _, prefix := range []string{"jobs/" + id + "/", "videos/" + id + "/a"} {
-		objs, err := a.Videos.List(ctx, prefix)
-		if err != nil {
+	if _, err := a.loadMeta(ctx, id); err != nil {
+		var e *Error
+		if !errors.As(err, &e) || e.Status != http.StatusNotFound {
 			return err
 		}
-		for _, o := range objs {
-			if err := a.Videos.Delete(ctx, o.Key); err != nil {
-				return err
+		if begun, terr := jobs.Tombstoned(ctx, a.Videos, id); terr != nil || !begun {
+			if terr != nil {
+				return terr
 			}
+			return err
 		}
 	}
-	if err := a.Raw.Delete(ctx, m.OriginalKey); err != nil {
-		return err
-	}
-	if err := a.Videos.Delete(ctx, video.MetaKey(id)); err != nil {
+	if _, err := jobs.Delete(ctx, a.Raw, a.Videos, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -29,7 +29,10 @@ type WorkerEnv struct {
 	Raw, Videos storage.Store
 	// Wake receives the ID of each new upload, so an idle worker starts at once.
 	Wake <-chan string
-	Log  *slog.Logger
+	// Report tells the server whether the worker can work: nil once it can,
+	// or why it cannot (FFmpeg missing); /readyz answers 503 with the reason.
+	Report func(err error)
+	Log    *slog.Logger
 }
 
 // WorkerFunc runs one in-process worker until ctx ends.
@@ -60,6 +63,9 @@ type Server struct {
 	wake    chan string
 	url     string
 	token   string
+
+	workerMu   sync.Mutex
+	workerErrs map[int]error // by loop, as last reported
 }
 
 // New opens storage and starts listening; Run serves.
@@ -124,6 +130,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		MaxUploads:     cfg.MaxUploads,
 		Frontend:       o.Frontend,
 		OnUpload:       s.notify,
+		WorkerProblem:  s.workerProblem,
 		Log:            log,
 	})
 	s.http = &http.Server{
@@ -184,7 +191,8 @@ func (s *Server) Run(ctx context.Context) error {
 				defer wg.Done()
 				err := s.worker(ctx, WorkerEnv{
 					Config: s.cfg, Raw: ws.Raw, Videos: ws.Videos, Wake: s.wake,
-					Log: s.log.With(slog.Int("loop", i)),
+					Report: func(err error) { s.reportWorker(i, err) },
+					Log:    s.log.With(slog.Int("loop", i)),
 				})
 				if err != nil && ctx.Err() == nil {
 					errc <- fmt.Errorf("worker %d: %w", i, err)
@@ -215,6 +223,27 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Wait()
 	s.log.Info("stopped")
 	return err
+}
+
+func (s *Server) reportWorker(loop int, err error) {
+	s.workerMu.Lock()
+	defer s.workerMu.Unlock()
+	if s.workerErrs == nil {
+		s.workerErrs = map[int]error{}
+	}
+	s.workerErrs[loop] = err
+}
+
+// workerProblem is why an in-process worker cannot work, or nil.
+func (s *Server) workerProblem() error {
+	s.workerMu.Lock()
+	defer s.workerMu.Unlock()
+	for i := range s.cfg.Workers {
+		if err := s.workerErrs[i]; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Server) workerCount() int {

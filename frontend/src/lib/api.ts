@@ -2,6 +2,9 @@
 
 export type Status = 'pending' | 'processing' | 'done' | 'error'
 
+/** While pending: whether any transcoder is running to take the video. */
+export type Waiting = 'no_worker' | 'in_line'
+
 export interface Rendition {
   quality: string
   width: number
@@ -27,6 +30,7 @@ export interface Video {
   poster_url?: string
   renditions: Rendition[]
   urls_expire_at: string
+  waiting?: Waiting
 }
 
 export interface UploadResult {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkFile, formatBytes, formatDuration, MAX_UPLOAD_BYTES, parseVideoRef, Rate } from './format'
+import { checkFile, formatBytes, formatDuration, MAX_UPLOAD_BYTES, parseVideoRef, pendingMessage, Rate } from './format'
 
 describe('formatBytes', () => {
   it.each([
@@ -60,4 +60,13 @@ describe('parseVideoRef', () => {
     ['not an id', null],
     ['', null],
   ])('%s', (input, want) => expect(parseVideoRef(input)).toBe(want))
+})
+
+describe('pendingMessage', () => {
+  it('tells no transcoder from waiting in line', () => {
+    expect(pendingMessage('no_worker')).toMatch(/^No transcoder is running: ask the server's admin to start one \(ffmpeg missing\?\)/)
+    expect(pendingMessage('in_line')).toMatch(/^Waiting in line for a transcoder…/)
+    // An older server sends no hint: not an alarm.
+    expect(pendingMessage(undefined)).toMatch(/^Waiting in line/)
+  })
 })

@@ -1,5 +1,7 @@
 // Formatting and parsing helpers, free of the DOM so they are unit-tested.
 
+import type { Waiting } from './api'
+
 export const MAX_UPLOAD_BYTES = 1 << 30
 
 const units = ['B', 'KB', 'MB', 'GB', 'TB']
@@ -71,4 +73,12 @@ const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i
 export function parseVideoRef(input: string): string | null {
   const m = input.trim().match(uuid)
   return m ? m[0].toLowerCase() : null
+}
+
+/** What the watch page says of a video that is pending. */
+export function pendingMessage(waiting: Waiting | undefined): string {
+  if (waiting === 'no_worker') {
+    return "No transcoder is running: ask the server's admin to start one (ffmpeg missing?). The original plays meanwhile."
+  }
+  return 'Waiting in line for a transcoder… The original plays meanwhile.'
 }

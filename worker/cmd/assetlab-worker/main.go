@@ -37,19 +37,40 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// Refuse to start without a usable FFmpeg: a worker that claimed jobs
+	// only to fail them would leave every video pending, retried forever.
+	probe := worker.New(cfg, stores.Raw, stores.Videos, log)
+	if err := probe.CheckTools(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Error("not starting: FFmpeg is missing or incomplete", slog.Any("err", err))
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		stores.RunJanitor(ctx, 30*time.Second)
 	}()
+	errc := make(chan error, max(1, cfg.Workers))
 	for i := range max(1, cfg.Workers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			worker.New(cfg, stores.Raw, stores.Videos, log.With(slog.Int("loop", i))).Run(ctx, nil)
+			if err := worker.New(cfg, stores.Raw, stores.Videos, log.With(slog.Int("loop", i))).Run(ctx, nil); err != nil {
+				errc <- err
+				cancel()
+			}
 		}()
 	}
 	wg.Wait()
-	return nil
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
 }

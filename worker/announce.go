@@ -1,0 +1,137 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/assetlab/assetlab/server/app"
+	"github.com/assetlab/assetlab/server/jobs"
+	"github.com/assetlab/assetlab/worker/transcode"
+)
+
+// staleAnnouncement is how long the announcement of a worker that died is
+// kept (for a list of workers to show) before a starting worker removes it.
+const staleAnnouncement = time.Hour
+
+// CheckTools checks that FFmpeg is there with what the transcode needs (see
+// transcode.CheckTools). Until it has passed, Run claims no job.
+func (w *Worker) CheckTools(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	t, err := transcode.CheckTools(ctx, w.opts)
+	if err != nil {
+		return err
+	}
+	w.tools = &t
+	return nil
+}
+
+func (w *Worker) setCurrent(l *lease) {
+	w.mu.Lock()
+	w.current = l
+	w.mu.Unlock()
+}
+
+// info is the worker's announcement as of now.
+func (w *Worker) info(started time.Time) jobs.WorkerInfo {
+	host, _ := os.Hostname()
+	now := time.Now().UTC()
+	i := jobs.WorkerInfo{
+		Name: w.name, Host: host, PID: os.Getpid(), FFmpeg: w.tools.FFmpeg,
+		StartedAt: started, HeartbeatAt: now, ExpiresAt: now.Add(w.cfg.JobLease),
+	}
+	w.mu.Lock()
+	if l := w.current; l != nil {
+		l.mu.Lock()
+		i.Job, i.Attempt, i.Progress = l.id, l.a.N, l.progress
+		l.mu.Unlock()
+	}
+	w.mu.Unlock()
+	return i
+}
+
+// announce writes the worker's announcement, rewrites it every third of the
+// job lease until the returned function is called, which removes it.
+func (w *Worker) announce(ctx context.Context) (stop func()) {
+	started := time.Now().UTC()
+	if err := jobs.Announce(ctx, w.videos, w.info(started)); err != nil {
+		w.log.Warn("announce worker", slog.Any("err", err))
+	}
+	w.sweepAnnouncements(ctx)
+	actx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(w.cfg.JobLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-actx.Done():
+				return
+			case <-t.C:
+			}
+			if err := jobs.Announce(actx, w.videos, w.info(started)); err != nil && actx.Err() == nil {
+				w.log.Warn("announce worker", slog.Any("err", err))
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		wg.Wait()
+		dctx, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer done()
+		if err := jobs.Withdraw(dctx, w.videos, w.name); err != nil {
+			w.log.Warn("withdraw worker", slog.Any("err", err))
+		}
+	}
+}
+
+// sweepAnnouncements removes those of workers that died long ago.
+func (w *Worker) sweepAnnouncements(ctx context.Context) {
+	list, err := jobs.Workers(ctx, w.videos)
+	if err != nil {
+		w.log.Warn("list workers", slog.Any("err", err))
+		return
+	}
+	for _, i := range list {
+		if time.Since(i.ExpiresAt) > staleAnnouncement {
+			jobs.Withdraw(ctx, w.videos, i.Name)
+		}
+	}
+}
+
+// InProcess runs one worker inside an AssetLab server: it is what
+// app.Options.Worker takes. Without a usable FFmpeg it claims nothing: it
+// reports why to the server (its /readyz says so), logs it as an error, and
+// checks again every minute, so that installing FFmpeg turns it on.
+func InProcess(ctx context.Context, env app.WorkerEnv) error {
+	w := New(env.Config, env.Raw, env.Videos, env.Log)
+	report := func(err error) {
+		if env.Report != nil {
+			env.Report(err)
+		}
+	}
+	for {
+		err := w.CheckTools(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		report(err)
+		if err == nil {
+			return w.Run(ctx, env.Wake)
+		}
+		w.log.Error("transcoder off: no job will be transcoded until this is fixed (checking again every minute)",
+			slog.Any("err", err))
+		t := time.NewTimer(time.Minute)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package worker_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/assetlab/assetlab/server/app/apptest"
+	"github.com/assetlab/assetlab/server/jobs"
+	"github.com/assetlab/assetlab/worker/mediatest"
+)
+
+// leftovers lists what is stored or running for video id: objects in either
+// store whose key names it, unfinished writes, files in the temp folder, and
+// FFmpeg processes reading it.
+func leftovers(t *testing.T, e *apptest.Env, id, tmp string) []string {
+	t.Helper()
+	var left []string
+	for _, k := range e.Objects() {
+		if strings.Contains(k, id) {
+			left = append(left, k)
+		}
+	}
+	left = append(left, e.InFlight()...)
+	if entries, _ := os.ReadDir(tmp); len(entries) > 0 {
+		for _, en := range entries {
+			left = append(left, "temp folder "+en.Name())
+		}
+	}
+	for _, p := range ffmpegProcesses(id) {
+		left = append(left, "process "+p)
+	}
+	return left
+}
+
+// ffmpegProcesses lists the FFmpeg processes whose command line names id.
+func ffmpegProcesses(id string) []string {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var out []string
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		cmd := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(cmd, id) && (strings.Contains(cmd, "ffmpeg") || strings.Contains(cmd, "ffprobe")) {
+			out = append(out, filepath.Base(filepath.Dir(d))+": "+cmd[:min(len(cmd), 80)])
+		}
+	}
+	return out
+}
+
+// waitProcessing waits until the worker has made progress on video id.
+func waitProcessing(t *testing.T, e *apptest.Env, id string) {
+	t.Helper()
+	waitFor(t, 90*time.Second, "the transcode to make progress", func() bool {
+		at, err := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
+		return err == nil && at != nil && at.Progress > 0
+	})
+}
+
+// waitGone waits until nothing of video id is left, and fails saying what is.
+func waitGone(t *testing.T, e *apptest.Env, id, tmp string, timeout time.Duration) {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(timeout)
+	for {
+		left := leftovers(t, e, id, tmp)
+		if len(left) == 0 {
+			t.Logf("nothing left %.1f s after the delete", time.Since(start).Seconds())
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v after the delete, still left: %v", timeout, left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Deleting a video while it is being transcoded wins: FFmpeg stops, nothing
+// of the video is left in storage or in the temp folder, and the worker goes
+// on to transcode the next upload.
+func TestDeleteDuringTranscode(t *testing.T) {
+	long := mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: 20, Audio: true})
+	short := mediatest.Make(t, mediatest.Clip{Width: 320, Height: 240, Seconds: 1, Audio: true})
+	for _, backend := range apptest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			tmp := t.TempDir()
+			e := startInProcess(t, backend, "ASSETLAB_TMP_DIR="+tmp)
+			id := uploadClip(t, e, long)
+			waitProcessing(t, e, id)
+			if len(ffmpegProcesses(id)) == 0 {
+				t.Fatal("no FFmpeg is running for the video: the test would prove nothing")
+			}
+			if code, body := e.Do("DELETE", "/api/videos/"+id, apptest.Token, "", nil); code != http.StatusNoContent {
+				t.Fatalf("delete: got %d %v, want 204", code, body)
+			}
+			if code, _ := e.Get("/api/videos/" + id); code != http.StatusNotFound {
+				t.Errorf("details after delete: got %d, want 404", code)
+			}
+			waitGone(t, e, id, tmp, time.Minute)
+			// It stays gone: nothing was still on its way.
+			time.Sleep(2 * time.Second)
+			if left := leftovers(t, e, id, tmp); len(left) != 0 {
+				t.Fatalf("reappeared after the delete: %v", left)
+			}
+
+			next := uploadClip(t, e, short)
+			if st := waitStatus(t, e, next, 2*time.Minute); st["status"] != "done" {
+				t.Fatalf("next upload: status %v, want done", st)
+			}
+			checkRenditions(t, e, next, "360p", 1)
+			if left := leftovers(t, e, id, tmp); len(left) != 0 {
+				t.Errorf("left of the deleted video: %v", left)
+			}
+		})
+	}
+}
+
+// A worker that dies during the transcode of a video being deleted leaves
+// its job behind; the next worker that scans the queue finishes the
+// deletion once the dead worker's lease has expired.
+func TestDeleteWhileWorkerDies(t *testing.T) {
+	clip := mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: 20, Audio: true})
+	e := apptest.Start(t, "local")
+	tmp := t.TempDir()
+	env := []string{"ASSETLAB_JOB_LEASE=10s", "ASSETLAB_TMP_DIR=" + tmp}
+	a := startWorker(t, e, env...)
+	id := uploadClip(t, e, clip)
+	waitProcessing(t, e, id)
+	// Frozen, it cannot notice the delete; its lease is still live, so the
+	// delete leaves the tombstone and queue marker for it.
+	a.signal(syscall.SIGSTOP)
+	if code, body := e.Do("DELETE", "/api/videos/"+id, apptest.Token, "", nil); code != http.StatusNoContent {
+		t.Fatalf("delete: got %d %v, want 204", code, body)
+	}
+	a.signal(syscall.SIGKILL)
+	a.cmd.Wait()
+	if _, err := e.Server.Stores().Videos.Stat(context.Background(), jobs.QueueKey(id)); err != nil {
+		t.Fatalf("queue marker after the delete: %v, want it kept for the running attempt", err)
+	}
+
+	// It also removes the dead worker's temp folder.
+	startWorker(t, e, env...)
+	waitGone(t, e, id, tmp, time.Minute)
+}
+
+// Deleting again finishes a deletion that was cut short after the video
+// already answered 404.
+func TestDeleteAgainFinishes(t *testing.T) {
+	for _, backend := range apptest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			e := apptest.Start(t, backend)
+			code, body := e.Upload(apptest.Token, apptest.VideoBytes(1<<20))
+			if code != http.StatusCreated {
+				t.Fatalf("upload: %d %v", code, body)
+			}
+			id := body["id"].(string)
+			ctx := context.Background()
+			videos := e.Server.Stores().Videos
+			// Cut short: tombstone written, metadata gone, the rest still there.
+			if _, err := videos.Put(ctx, jobs.ResultKey(id), strings.NewReader(`{"status":"deleted"}`), "application/json"); err != nil {
+				t.Fatal(err)
+			}
+			if err := videos.Delete(ctx, "videos/"+id+"/meta.json"); err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := e.Get("/api/video/" + id + "/status"); code != http.StatusNotFound {
+				t.Errorf("status of a half-deleted video: got %d, want 404", code)
+			}
+			if code, body := e.Do("DELETE", "/api/videos/"+id, apptest.Token, "", nil); code != http.StatusNoContent {
+				t.Fatalf("delete again: got %d %v, want 204", code, body)
+			}
+			e.AssertClean(nil, 0)
+			if code, _ := e.Do("DELETE", "/api/videos/"+id, apptest.Token, "", nil); code != http.StatusNotFound {
+				t.Errorf("delete once more: got %d, want 404", code)
+			}
+		})
+	}
+}
