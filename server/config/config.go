@@ -61,6 +61,12 @@ type Config struct {
 	MaxUploadBytes int64
 	// DeleteOriginal removes the original once every rendition is stored.
 	DeleteOriginal bool
+	// ReadTimeout bounds the wait for a request's headers, and for the body of
+	// any request but an upload (no other route reads one).
+	ReadTimeout time.Duration
+	// UploadStallTimeout is how long an upload's body may stall, from its first
+	// byte to its last, before the server gives up on it.
+	UploadStallTimeout time.Duration
 
 	// JobLease is how long a worker's claim on a job lasts without a heartbeat;
 	// after it another worker takes the job over.
@@ -111,6 +117,8 @@ var Vars = []Var{
 	{"ASSETLAB_URL_TTL", "1h", "lifetime of the presigned URLs given to viewers"},
 	{"ASSETLAB_MAX_UPLOAD_BYTES", "1073741824", "largest accepted upload (1 GiB)"},
 	{"ASSETLAB_DELETE_ORIGINAL", "false", "delete the original once the renditions are stored"},
+	{"ASSETLAB_READ_TIMEOUT", "10s", "how long a client may take to send a request's headers, or the body of any request but an upload"},
+	{"ASSETLAB_UPLOAD_STALL_TIMEOUT", "2m", "how long an upload may send nothing, at any point of its body, before it is cut off"},
 	{"ASSETLAB_JOB_LEASE", "30s", "how long a worker's claim on a job lasts without a heartbeat (heartbeats every third of it)"},
 	{"ASSETLAB_MAX_ATTEMPTS", "3", "tries of one job before its status becomes error"},
 	{"ASSETLAB_RETRY_BACKOFF", "10s", "wait before retrying a failed job; doubles with each attempt"},
@@ -208,6 +216,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.RetryBackoff = duration("ASSETLAB_RETRY_BACKOFF", 10*time.Second)
 	c.PollInterval = duration("ASSETLAB_POLL_INTERVAL", 2*time.Second)
 	c.PollMax = duration("ASSETLAB_POLL_MAX", 30*time.Second)
+	c.ReadTimeout = duration("ASSETLAB_READ_TIMEOUT", 10*time.Second)
+	c.UploadStallTimeout = duration("ASSETLAB_UPLOAD_STALL_TIMEOUT", 2*time.Minute)
 	c.MaxAttempts = int(num("ASSETLAB_MAX_ATTEMPTS", 3))
 	for _, o := range strings.Split(env("CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -262,6 +272,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxUploadBytes < 1 {
 		errs = append(errs, errors.New("ASSETLAB_MAX_UPLOAD_BYTES: must be positive"))
+	}
+	if c.ReadTimeout < time.Second {
+		errs = append(errs, errors.New("ASSETLAB_READ_TIMEOUT: must be 1s or more"))
+	}
+	if c.UploadStallTimeout < time.Second {
+		errs = append(errs, errors.New("ASSETLAB_UPLOAD_STALL_TIMEOUT: must be 1s or more"))
 	}
 	if c.URLTTL < 5*time.Second || c.URLTTL > 7*24*time.Hour {
 		errs = append(errs, errors.New("ASSETLAB_URL_TTL: must be from 5s to 168h"))
