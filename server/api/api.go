@@ -39,6 +39,10 @@ type Options struct {
 	MaxUploadBytes int64
 	// MaxUploads caps the uploads in flight (0: no cap).
 	MaxUploads int
+	// ReadTimeout bounds the wait for the body of any request but an upload.
+	ReadTimeout time.Duration
+	// UploadStall is how long an upload's body may stall before it is cut off.
+	UploadStall time.Duration
 	// Frontend is the built web UI; nil serves none.
 	Frontend fs.FS
 	// OnUpload, if set, is called with the ID of each stored upload (it wakes the
@@ -71,6 +75,12 @@ func New(o Options) *API {
 	if o.MaxUploadBytes <= 0 {
 		o.MaxUploadBytes = 1 << 30
 	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 10 * time.Second
+	}
+	if o.UploadStall <= 0 {
+		o.UploadStall = 2 * time.Minute
+	}
 	return &API{Options: o, log: o.Log, tokenHash: sha256.Sum256([]byte(o.AdminToken)),
 		uploads: newUploadLimit(o.MaxUploads),
 		workers: &jobs.Roster{Store: o.Videos, TTL: 2 * time.Second}}
@@ -79,7 +89,7 @@ func New(o Options) *API {
 // Handler returns the root handler.
 func (a *API) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, a.logRequests, middleware.Recoverer)
+	r.Use(middleware.RequestID, middleware.RealIP, a.logRequests, middleware.Recoverer, a.limitBodyWait)
 	r.Use(cors.Handler(cors.Options{
 		AllowedOrigins: a.CORSOrigins,
 		AllowedMethods: []string{"GET", "HEAD", "POST", "DELETE", "OPTIONS"},
@@ -94,7 +104,7 @@ func (a *API) Handler() http.Handler {
 	r.Get("/readyz", a.handle(a.ready))
 
 	r.Route("/api", func(r chi.Router) {
-		r.With(a.requireToken).Post("/upload", a.handle(a.upload))
+		r.With(a.requireToken).Post("/upload", a.handle(a.streamBody(a.upload)))
 		r.Mount("/video", a.seedRoutes())
 		r.Mount("/videos", a.videoRoutes())
 		r.NotFound(a.handle(func(w http.ResponseWriter, r *http.Request) error {

@@ -21,13 +21,6 @@ import (
 
 var errTooLarge = errors.New("upload exceeds the size limit")
 
-// uploadIdle is how long an upload may stall before the server gives up on it.
-const uploadIdle = 2 * time.Minute
-
-type readerFunc func(p []byte) (int, error)
-
-func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
-
 // bodyError marks a failure to read the request body (the client went away or
 // sent a broken multipart body), as opposed to a storage failure.
 type bodyError struct{ err error }
@@ -48,7 +41,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	if l.n > l.max {
 		return n, errTooLarge
 	}
-	if err != nil && err != io.EOF {
+	if err != nil && err != io.EOF && !errors.As(err, new(bodyError)) {
 		err = bodyError{err}
 	}
 	return n, err
@@ -83,6 +76,9 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) error {
 		if err == io.EOF {
 			return errorf(http.StatusBadRequest, `missing the field "file"`)
 		}
+		if errors.As(err, new(bodyError)) {
+			return uploadErr(a, err) // stalled or cut off before the file
+		}
 		if err != nil {
 			return &Error{Status: http.StatusBadRequest, Msg: "malformed multipart body", Err: err}
 		}
@@ -104,18 +100,9 @@ func (a *API) tooLarge() error {
 
 func (a *API) storeUpload(w http.ResponseWriter, r *http.Request, filename string, body io.Reader) error {
 	ctx := r.Context()
-	// No whole-request timeout can fit a 1 GiB upload over a slow link, so a
-	// stall is what is cut: each read must make progress within uploadIdle.
-	rc := http.NewResponseController(w)
-	var deadline time.Time
-	watched := readerFunc(func(p []byte) (int, error) {
-		if now := time.Now(); deadline.Sub(now) < uploadIdle-time.Second {
-			deadline = now.Add(uploadIdle)
-			rc.SetReadDeadline(deadline)
-		}
-		return body.Read(p)
-	})
-	br := bufio.NewReaderSize(&limitReader{r: watched, max: a.MaxUploadBytes}, 64<<10)
+	// No whole-request timeout can fit a 1 GiB upload over a slow link: a
+	// stall is what is cut, by the body's reader (streamBody).
+	br := bufio.NewReaderSize(&limitReader{r: body, max: a.MaxUploadBytes}, 64<<10)
 	head, err := br.Peek(video.SniffLen)
 	switch {
 	case len(head) == 0 && (err == io.EOF || err == nil):

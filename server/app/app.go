@@ -128,6 +128,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		URLTTL:         cfg.URLTTL,
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		MaxUploads:     cfg.MaxUploads,
+		ReadTimeout:    cfg.ReadTimeout,
+		UploadStall:    cfg.UploadStallTimeout,
 		Frontend:       o.Frontend,
 		OnUpload:       s.notify,
 		WorkerProblem:  s.workerProblem,
@@ -135,9 +137,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	})
 	s.http = &http.Server{
 		Handler: a.Handler(),
-		// Slow or stalled headers are cut off; bodies are not, so that a long
-		// upload is never cut (the upload handler watches for stalls itself).
-		ReadHeaderTimeout: 10 * time.Second,
+		// Slow or stalled headers are cut off. There is no whole-request
+		// ReadTimeout, so that a long upload is never cut: the API gives each
+		// body its own deadline (short, or for an upload, against stalls).
+		ReadHeaderTimeout: cfg.ReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
