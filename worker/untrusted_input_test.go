@@ -142,12 +142,15 @@ func TestReferencesInsideUploadsAreNotFollowed(t *testing.T) {
 	}
 }
 
-// fakeFFmpeg writes a program that fails the way FFmpeg might: its message
-// holds its whole command line (paths, the presigned URL).
+// fakeFFmpeg writes a program that passes the worker's start-up check (it
+// hands -version, -encoders and -filters to the real FFmpeg) and fails every
+// transcode the way body says: with its command line (paths, the presigned
+// URL) in its message, say, or by crashing.
 func fakeFFmpeg(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "ffmpeg")
-	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+	script := "#!/bin/sh\ncase \"$1$2\" in -hide_banner-version|-hide_banner-encoders|-hide_banner-filters) exec ffmpeg \"$@\";; esac\n" + body + "\n"
+	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -223,7 +226,9 @@ func TestServerSideFailuresAreRetried(t *testing.T) {
 		reason        string
 	}{
 		{"ffmpeg crashes", "local", []string{"ASSETLAB_FFMPEG=" + fakeFFmpeg(t, "kill -SEGV $$")}, transcode.ClassEnvironment, transcode.ReasonCrashed},
-		{"ffmpeg missing", "local", []string{"ASSETLAB_FFMPEG=" + filepath.Join(t.TempDir(), "no-ffmpeg")}, transcode.ClassEnvironment, transcode.ReasonMissing},
+		// FFmpeg gone after the worker's start-up check (a missing one at
+		// start keeps the worker off: TestInProcessWorkerWithoutFFmpeg).
+		{"ffmpeg gone", "local", []string{"ASSETLAB_FFMPEG=" + fakeFFmpeg(t, `exec /nonexistent/ffmpeg "$@"`)}, transcode.ClassEnvironment, transcode.ReasonMissing},
 		{"storage unreachable", "s3", []string{"S3_PUBLIC_ENDPOINT=" + unreachable}, transcode.ClassTransient, transcode.ReasonStorage},
 	}
 	const backoff = 300 * time.Millisecond

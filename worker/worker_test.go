@@ -433,11 +433,7 @@ func TestBadInputEndsInError(t *testing.T) {
 // A failure that is not the input's fault is retried up to the cap, then the
 // job ends in error saying so.
 func TestRetriesUpToTheCap(t *testing.T) {
-	dir := t.TempDir()
-	broken := filepath.Join(dir, "ffmpeg")
-	// It passes the worker's start-up check, and fails every transcode.
-	os.WriteFile(broken, []byte("#!/bin/sh\ncase \"$1$2\" in -hide_banner-version|-hide_banner-encoders|-hide_banner-filters) exec ffmpeg \"$@\";; esac\n"+
-		"echo 'Connection reset by peer' >&2\nexit 1\n"), 0o755)
+	broken := fakeFFmpeg(t, "echo 'Connection reset by peer' >&2\nexit 1")
 	e := startInProcess(t, "local", "ASSETLAB_FFMPEG="+broken, "ASSETLAB_RETRY_BACKOFF=50ms",
 		"ASSETLAB_POLL_INTERVAL=50ms", "ASSETLAB_POLL_MAX=100ms")
 	id := uploadClip(t, e, mediatest.Make(t, mediatest.Clip{Width: 320, Height: 240, Seconds: 1}))

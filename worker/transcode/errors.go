@@ -157,6 +157,11 @@ func classify(tool string, err error, stderr string) *Error {
 		e.Class, e.Reason = ClassEnvironment, ReasonCrashed
 		return e
 	}
+	if c := exitErr.ExitCode(); c == 126 || c == 127 {
+		// A wrapper script's shell could not find or run the real program.
+		e.Class, e.Reason = ClassEnvironment, ReasonMissing
+		return e
+	}
 	for _, m := range environmentMarkers {
 		if strings.Contains(stderr, m.text) {
 			e.Class, e.Reason = ClassEnvironment, m.reason
