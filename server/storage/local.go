@@ -115,13 +115,13 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, contentType st
 	}
 	f, err := l.tempFile()
 	if err != nil {
-		return Info{}, fmt.Errorf("put %s: %w", key, err)
+		return Info{}, fmt.Errorf("put %s: %w", key, mapWriteErr(err))
 	}
 	tmp := f.Name()
 	fail := func(err error) (Info, error) {
 		f.Close()
 		os.Remove(tmp)
-		return Info{}, fmt.Errorf("put %s: %w", key, err)
+		return Info{}, fmt.Errorf("put %s: %w", key, mapWriteErr(err))
 	}
 	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
 		return fail(err)
@@ -148,7 +148,7 @@ func (l *Local) Create(ctx context.Context, key string, body []byte, contentType
 	}
 	f, err := l.tempFile()
 	if err != nil {
-		return fmt.Errorf("create %s: %w", key, err)
+		return fmt.Errorf("create %s: %w", key, mapWriteErr(err))
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
@@ -160,10 +160,10 @@ func (l *Local) Create(ctx context.Context, key string, body []byte, contentType
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("create %s: %w", key, err)
+		return fmt.Errorf("create %s: %w", key, mapWriteErr(err))
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", key, err)
+		return fmt.Errorf("create %s: %w", key, mapWriteErr(err))
 	}
 	// link(2) fails with EEXIST if dst exists: an atomic create-if-absent, also
 	// between processes.
@@ -367,6 +367,14 @@ func (l *Local) ServeSigned(w http.ResponseWriter, r *http.Request, key string) 
 func mapFSErr(key string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
 		return fmt.Errorf("%s: %w", key, ErrNotFound)
+	}
+	return err
+}
+
+// mapWriteErr marks a write refused for lack of space with ErrFull.
+func mapWriteErr(err error) error {
+	if noSpace(err) {
+		return fmt.Errorf("%w: %w", ErrFull, err)
 	}
 	return err
 }

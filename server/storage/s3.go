@@ -501,14 +501,17 @@ func (s *S3) Ping(ctx context.Context) error {
 }
 
 // mapS3Err turns SDK errors into the package's sentinels: a missing key into
-// ErrNotFound, anything without an answer from the server (or a 5xx) into
-// ErrUnavailable.
+// ErrNotFound, a refusal for lack of space into ErrFull, anything without an
+// answer from the server (or another 5xx) into ErrUnavailable.
 func mapS3Err(op, key string, err error) error {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
 		case "NoSuchKey", "NotFound", "NoSuchUpload":
 			return fmt.Errorf("%s %s: %w", op, key, ErrNotFound)
+		case "InsufficientStorage", "QuotaExceeded", "XMinioStorageFull", "XMinioAdminBucketQuotaExceeded":
+			// A full disk (versitygw, MinIO) or a quota (versitygw, Ceph RGW, MinIO).
+			return fmt.Errorf("%s %s: %w: %w", op, key, ErrFull, err)
 		}
 	}
 	var re *awshttp.ResponseError

@@ -1,0 +1,5 @@
+//go:build !unix && !windows
+
+package storage
+
+func noSpace(error) bool { return false }
