@@ -47,6 +47,7 @@ func OpenStores(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stor
 				AccessKey:      cfg.AccessKey,
 				SecretKey:      cfg.SecretKey,
 				SessionToken:   cfg.SessionToken,
+				UploadLease:    cfg.UploadLease,
 			}, log)
 		}
 		raw, err := open(cfg.RawBucket)
@@ -89,17 +90,19 @@ func (s *Stores) WithBaseURL(base string) *Stores {
 	return &Stores{Raw: raw, Videos: videos, Local: []*storage.Local{raw, videos}, sweep: s.sweep, log: s.log}
 }
 
-// RunJanitor cleans up after failed writes until ctx ends: it retries aborts of
-// multipart uploads that storage was not there to abort, aborts multipart
-// uploads older than a day, and, every ASSETLAB_JANITOR_INTERVAL, removes the
-// local backend's temp files of processes that died (and those no live
-// process claims once they are a day old).
-func (s *Stores) RunJanitor(ctx context.Context, interval time.Duration) {
+// RunJanitor cleans up after failed writes until ctx ends. Every
+// ASSETLAB_JANITOR_INTERVAL it removes the partial uploads (temp files,
+// multipart uploads) of processes that died, and those no live process claims
+// once they are a day old; every retryInterval it retries aborts of multipart
+// uploads that storage was not there to abort. On S3 it also keeps this
+// process's owner markers fresh, so it must run for as long as the stores are
+// written to.
+func (s *Stores) RunJanitor(ctx context.Context, retryInterval time.Duration) {
+	o := storage.JanitorOptions{Interval: s.sweep, RetryInterval: retryInterval, UntrackedAfter: 24 * time.Hour, Log: s.log}
 	var wg sync.WaitGroup
 	for _, st := range s.s3 {
-		wg.Go(func() { st.RunJanitor(ctx, interval, 24*time.Hour) })
+		wg.Go(func() { st.RunJanitor(ctx, o) })
 	}
-	o := storage.JanitorOptions{Interval: s.sweep, UntrackedAfter: 24 * time.Hour, Log: s.log}
 	for _, l := range s.Local {
 		wg.Go(func() { l.RunJanitor(ctx, o) })
 	}

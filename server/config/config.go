@@ -53,8 +53,9 @@ type Config struct {
 	// cap beyond UploadMemory).
 	MaxUploads int
 	// JanitorInterval is how often a process looks for the partial uploads of
-	// processes that died.
-	JanitorInterval time.Duration
+	// processes that died, and UploadLease how long an S3 process's unfinished
+	// uploads stay its own without a heartbeat.
+	JanitorInterval, UploadLease time.Duration
 
 	// Workers is the number of transcode workers run inside the server (0: none).
 	Workers int
@@ -111,6 +112,7 @@ var Vars = []Var{
 	{"ASSETLAB_UPLOAD_MEMORY", "64MiB", "memory all uploads share for their 5 MiB part buffers (bytes, or with KiB, MiB or GiB); uploads beyond it wait"},
 	{"ASSETLAB_MAX_UPLOADS", "32", "uploads in flight at once; more get 503 with Retry-After; 0 leaves only the memory budget"},
 	{"ASSETLAB_JANITOR_INTERVAL", "1m", "how often each process looks for partial uploads left by processes that died, and removes them"},
+	{"ASSETLAB_UPLOAD_LEASE", "2m", "S3: how long a process's unfinished multipart uploads stay its own without a heartbeat (it renews every quarter of it)"},
 	{"ASSETLAB_WORKERS", "1", "transcode workers inside the server process; 0 turns them off"},
 	{"ASSETLAB_URL_TTL", "1h", "lifetime of the presigned URLs given to viewers"},
 	{"ASSETLAB_MAX_UPLOAD_BYTES", "1073741824", "largest accepted upload (1 GiB)"},
@@ -213,6 +215,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.PollInterval = duration("ASSETLAB_POLL_INTERVAL", 2*time.Second)
 	c.PollMax = duration("ASSETLAB_POLL_MAX", 30*time.Second)
 	c.JanitorInterval = duration("ASSETLAB_JANITOR_INTERVAL", time.Minute)
+	c.UploadLease = duration("ASSETLAB_UPLOAD_LEASE", 2*time.Minute)
 	c.MaxAttempts = int(num("ASSETLAB_MAX_ATTEMPTS", 3))
 	for _, o := range strings.Split(env("CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -282,6 +285,9 @@ func (c Config) Validate() error {
 	}
 	if c.JanitorInterval < 100*time.Millisecond || c.JanitorInterval > time.Hour {
 		errs = append(errs, errors.New("ASSETLAB_JANITOR_INTERVAL: must be from 100ms to 1h"))
+	}
+	if c.UploadLease < time.Second {
+		errs = append(errs, errors.New("ASSETLAB_UPLOAD_LEASE: must be 1s or more"))
 	}
 	if c.PollInterval < 10*time.Millisecond || c.PollMax < c.PollInterval {
 		errs = append(errs, errors.New("ASSETLAB_POLL_INTERVAL: must be 10ms or more, and ASSETLAB_POLL_MAX no less"))
