@@ -44,7 +44,8 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 
 // writeError is the one place errors become HTTP answers: a JSON body
 // {"error": "..."} with the status the error carries. Storage that cannot be
-// reached is a 503; anything unexpected is a 500, logged once.
+// reached is a 503, storage that is full a 507; anything unexpected is a 500,
+// logged once.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	switch {
@@ -57,6 +58,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e = &Error{Status: http.StatusServiceUnavailable, Msg: "too many uploads in progress, try again shortly", Err: err}
 	case errors.Is(err, storage.ErrUnavailable):
 		e = &Error{Status: http.StatusServiceUnavailable, Msg: "storage is unavailable, try again shortly", Err: err}
+	case errors.Is(err, storage.ErrFull):
+		e = &Error{Status: http.StatusInsufficientStorage, Msg: "storage is full: free up space on the server, then try again", Err: err}
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		e = &Error{Status: 499, Msg: "client closed request", Err: err}
 	default:

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/assetlab/assetlab/server/config"
@@ -22,6 +23,9 @@ type Stores struct {
 	// server serves.
 	Local []*storage.Local
 	s3    []*storage.S3
+	// sweep is how often the janitor looks for dead processes' leftovers.
+	sweep time.Duration
+	log   *slog.Logger
 }
 
 // OpenStores opens S3 when a bucket is configured, and the local backend
@@ -43,13 +47,14 @@ func OpenStores(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stor
 				AccessKey:      cfg.AccessKey,
 				SecretKey:      cfg.SecretKey,
 				SessionToken:   cfg.SessionToken,
+				UploadLease:    cfg.UploadLease,
 			}, log)
 		}
 		raw, err := open(cfg.RawBucket)
 		if err != nil {
 			return nil, err
 		}
-		st := &Stores{Raw: raw, Videos: raw, s3: []*storage.S3{raw}}
+		st := &Stores{Raw: raw, Videos: raw, s3: []*storage.S3{raw}, sweep: cfg.JanitorInterval, log: log}
 		if cfg.VideoBucket != cfg.RawBucket {
 			videos, err := open(cfg.VideoBucket)
 			if err != nil {
@@ -72,7 +77,7 @@ func OpenStores(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stor
 	if err != nil {
 		return nil, err
 	}
-	return &Stores{Raw: raw, Videos: videos, Local: []*storage.Local{raw, videos}}, nil
+	return &Stores{Raw: raw, Videos: videos, Local: []*storage.Local{raw, videos}, sweep: cfg.JanitorInterval, log: log}, nil
 }
 
 // WithBaseURL returns the stores with the local backend's URLs rooted at base
@@ -82,26 +87,26 @@ func (s *Stores) WithBaseURL(base string) *Stores {
 		return s
 	}
 	raw, videos := s.Local[0].WithBaseURL(base), s.Local[1].WithBaseURL(base)
-	return &Stores{Raw: raw, Videos: videos, Local: []*storage.Local{raw, videos}}
+	return &Stores{Raw: raw, Videos: videos, Local: []*storage.Local{raw, videos}, sweep: s.sweep, log: s.log}
 }
 
-// RunJanitor cleans up after failed writes until ctx ends: it retries aborts of
-// multipart uploads that storage was not there to abort, aborts multipart
-// uploads older than a day, and removes the local backend's stale temp files.
-func (s *Stores) RunJanitor(ctx context.Context, interval time.Duration) {
-	done := make(chan struct{})
+// RunJanitor cleans up after failed writes until ctx ends. Every
+// ASSETLAB_JANITOR_INTERVAL it removes the partial uploads (temp files,
+// multipart uploads) of processes that died, and those no live process claims
+// once they are a day old; every retryInterval it retries aborts of multipart
+// uploads that storage was not there to abort. On S3 it also keeps this
+// process's owner markers fresh, so it must run for as long as the stores are
+// written to.
+func (s *Stores) RunJanitor(ctx context.Context, retryInterval time.Duration) {
+	o := storage.JanitorOptions{Interval: s.sweep, RetryInterval: retryInterval, UntrackedAfter: 24 * time.Hour, Log: s.log}
+	var wg sync.WaitGroup
 	for _, st := range s.s3 {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			st.RunJanitor(ctx, interval, 24*time.Hour)
-		}()
+		wg.Go(func() { st.RunJanitor(ctx, o) })
 	}
 	for _, l := range s.Local {
-		l.CleanTemp(24 * time.Hour)
+		wg.Go(func() { l.RunJanitor(ctx, o) })
 	}
-	for range s.s3 {
-		<-done
-	}
+	wg.Wait()
 }
 
 // signingKey reads the local backend's URL signing key, making it on first use.

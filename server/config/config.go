@@ -52,6 +52,10 @@ type Config struct {
 	// MaxUploads caps the uploads in flight; more are refused with a 503 (0: no
 	// cap beyond UploadMemory).
 	MaxUploads int
+	// JanitorInterval is how often a process looks for the partial uploads of
+	// processes that died, and UploadLease how long an S3 process's unfinished
+	// uploads stay its own without a heartbeat.
+	JanitorInterval, UploadLease time.Duration
 
 	// Workers is the number of transcode workers run inside the server (0: none).
 	Workers int
@@ -113,6 +117,8 @@ var Vars = []Var{
 	{"ASSETLAB_UPLOAD_CONCURRENCY", "4", "5 MiB parts uploaded at once per upload, memory allowing (at most n+2 parts held)"},
 	{"ASSETLAB_UPLOAD_MEMORY", "64MiB", "memory all uploads share for their 5 MiB part buffers (bytes, or with KiB, MiB or GiB); uploads beyond it wait"},
 	{"ASSETLAB_MAX_UPLOADS", "32", "uploads in flight at once; more get 503 with Retry-After; 0 leaves only the memory budget"},
+	{"ASSETLAB_JANITOR_INTERVAL", "1m", "how often each process looks for partial uploads left by processes that died, and removes them"},
+	{"ASSETLAB_UPLOAD_LEASE", "2m", "S3: how long a process's unfinished multipart uploads stay its own without a heartbeat (it renews every quarter of it)"},
 	{"ASSETLAB_WORKERS", "1", "transcode workers inside the server process; 0 turns them off"},
 	{"ASSETLAB_URL_TTL", "1h", "lifetime of the presigned URLs given to viewers"},
 	{"ASSETLAB_MAX_UPLOAD_BYTES", "1073741824", "largest accepted upload (1 GiB)"},
@@ -218,6 +224,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.PollMax = duration("ASSETLAB_POLL_MAX", 30*time.Second)
 	c.ReadTimeout = duration("ASSETLAB_READ_TIMEOUT", 10*time.Second)
 	c.UploadStallTimeout = duration("ASSETLAB_UPLOAD_STALL_TIMEOUT", 2*time.Minute)
+	c.JanitorInterval = duration("ASSETLAB_JANITOR_INTERVAL", time.Minute)
+	c.UploadLease = duration("ASSETLAB_UPLOAD_LEASE", 2*time.Minute)
 	c.MaxAttempts = int(num("ASSETLAB_MAX_ATTEMPTS", 3))
 	for _, o := range strings.Split(env("CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -290,6 +298,12 @@ func (c Config) Validate() error {
 	}
 	if c.RetryBackoff < 0 {
 		errs = append(errs, errors.New("ASSETLAB_RETRY_BACKOFF: must not be negative"))
+	}
+	if c.JanitorInterval < 100*time.Millisecond || c.JanitorInterval > time.Hour {
+		errs = append(errs, errors.New("ASSETLAB_JANITOR_INTERVAL: must be from 100ms to 1h"))
+	}
+	if c.UploadLease < time.Second {
+		errs = append(errs, errors.New("ASSETLAB_UPLOAD_LEASE: must be 1s or more"))
 	}
 	if c.PollInterval < 10*time.Millisecond || c.PollMax < c.PollInterval {
 		errs = append(errs, errors.New("ASSETLAB_POLL_INTERVAL: must be 10ms or more, and ASSETLAB_POLL_MAX no less"))

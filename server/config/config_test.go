@@ -18,7 +18,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Port != 3000 || c.Workers != 1 || c.MaxUploadBytes != 1<<30 || c.URLTTL != time.Hour ||
 		c.UsesS3() || c.CORSOrigins[0] != "*" || c.UploadConcurrency != 4 ||
-		c.UploadMemory != 64<<20 || c.MaxUploads != 32 {
+		c.UploadMemory != 64<<20 || c.MaxUploads != 32 ||
+		c.JanitorInterval != time.Minute || c.UploadLease != 2*time.Minute {
 		t.Errorf("defaults: got %+v", c)
 	}
 }
@@ -54,6 +55,8 @@ func TestInvalid(t *testing.T) {
 		"ASSETLAB_LOG_FORMAT":       {"ASSETLAB_LOG_FORMAT": "xml"},
 		"ASSETLAB_UPLOAD_MEMORY":    {"ASSETLAB_UPLOAD_MEMORY": "4MiB"},
 		"ASSETLAB_MAX_UPLOADS":      {"ASSETLAB_MAX_UPLOADS": "-1"},
+		"ASSETLAB_JANITOR_INTERVAL": {"ASSETLAB_JANITOR_INTERVAL": "0s"},
+		"ASSETLAB_UPLOAD_LEASE":     {"ASSETLAB_UPLOAD_LEASE": "500ms"},
 	} {
 		_, err := fromMap(v)
 		if err == nil || !strings.Contains(err.Error(), name) {

@@ -34,6 +34,11 @@ type Local struct {
 	tmp     string
 	secret  []byte
 	baseURL string
+	// owners holds a locked file per live store using root; owner names this
+	// one's, and its temp files (local_janitor.go).
+	owners    string
+	owner     string
+	ownerFile *os.File
 }
 
 var _ Store = (*Local)(nil)
@@ -51,7 +56,13 @@ func NewLocal(name, root string, secret []byte, baseURL string) (*Local, error) 
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	return &Local{name: name, root: root, tmp: tmp, secret: secret, baseURL: strings.TrimRight(baseURL, "/")}, nil
+	owners := filepath.Join(root, ".tmp-owners")
+	owner, ownerFile, err := openOwner(owners)
+	if err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
+	}
+	return &Local{name: name, root: root, tmp: tmp, secret: secret, baseURL: strings.TrimRight(baseURL, "/"),
+		owners: owners, owner: owner, ownerFile: ownerFile}, nil
 }
 
 // WithBaseURL returns a copy of the store whose presigned URLs start with baseURL.
@@ -63,21 +74,6 @@ func (l *Local) WithBaseURL(baseURL string) *Local {
 
 // Name is the store's name, as it appears in its URLs.
 func (l *Local) Name() string { return l.name }
-
-// CleanTemp removes temporary files older than age, left by a process that died
-// in the middle of a write.
-func (l *Local) CleanTemp(age time.Duration) error {
-	entries, err := os.ReadDir(l.tmp)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > age {
-			os.Remove(filepath.Join(l.tmp, e.Name()))
-		}
-	}
-	return nil
-}
 
 // ValidKey reports whether key is a clean relative object key.
 func ValidKey(key string) bool {
@@ -105,7 +101,7 @@ func (l *Local) path(key string) (string, error) {
 func (l *Local) Path(key string) (string, error) { return l.path(key) }
 
 func (l *Local) tempFile() (*os.File, error) {
-	return os.CreateTemp(l.tmp, "put-*")
+	return os.CreateTemp(l.tmp, l.owner+".*")
 }
 
 func (l *Local) Put(ctx context.Context, key string, r io.Reader, contentType string) (Info, error) {
@@ -115,13 +111,13 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, contentType st
 	}
 	f, err := l.tempFile()
 	if err != nil {
-		return Info{}, fmt.Errorf("put %s: %w", key, err)
+		return Info{}, fmt.Errorf("put %s: %w", key, mapWriteErr(err))
 	}
 	tmp := f.Name()
 	fail := func(err error) (Info, error) {
 		f.Close()
 		os.Remove(tmp)
-		return Info{}, fmt.Errorf("put %s: %w", key, err)
+		return Info{}, fmt.Errorf("put %s: %w", key, mapWriteErr(err))
 	}
 	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
 		return fail(err)
@@ -148,7 +144,7 @@ func (l *Local) Create(ctx context.Context, key string, body []byte, contentType
 	}
 	f, err := l.tempFile()
 	if err != nil {
-		return fmt.Errorf("create %s: %w", key, err)
+		return fmt.Errorf("create %s: %w", key, mapWriteErr(err))
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
@@ -160,10 +156,10 @@ func (l *Local) Create(ctx context.Context, key string, body []byte, contentType
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("create %s: %w", key, err)
+		return fmt.Errorf("create %s: %w", key, mapWriteErr(err))
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", key, err)
+		return fmt.Errorf("create %s: %w", key, mapWriteErr(err))
 	}
 	// link(2) fails with EEXIST if dst exists: an atomic create-if-absent, also
 	// between processes.
@@ -278,7 +274,7 @@ func (l *Local) List(ctx context.Context, prefix string) ([]Info, error) {
 			return err
 		}
 		if d.IsDir() {
-			if p == l.tmp {
+			if p == l.tmp || p == l.owners {
 				return filepath.SkipDir
 			}
 			return nil
@@ -367,6 +363,14 @@ func (l *Local) ServeSigned(w http.ResponseWriter, r *http.Request, key string) 
 func mapFSErr(key string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
 		return fmt.Errorf("%s: %w", key, ErrNotFound)
+	}
+	return err
+}
+
+// mapWriteErr marks a write refused for lack of space with ErrFull.
+func mapWriteErr(err error) error {
+	if noSpace(err) {
+		return fmt.Errorf("%w: %w", ErrFull, err)
 	}
 	return err
 }

@@ -44,6 +44,10 @@ type S3Options struct {
 	// AccessKey, SecretKey and SessionToken, if set, replace the standard
 	// credential chain.
 	AccessKey, SecretKey, SessionToken string
+	// UploadLease is how long this store's multipart uploads stay safe from
+	// other processes' janitors without a heartbeat (default
+	// DefaultUploadLease; see s3_janitor.go).
+	UploadLease time.Duration
 }
 
 // S3 stores objects in one bucket through aws-sdk-go-v2.
@@ -59,6 +63,8 @@ type S3 struct {
 
 	mu      sync.Mutex
 	orphans map[string]string // multipart upload ID -> key, whose abort failed
+
+	own *s3Owner // marks this store's multipart uploads as a live process's
 }
 
 var _ Store = (*S3)(nil)
@@ -124,6 +130,7 @@ func NewS3(ctx context.Context, o S3Options, log *slog.Logger) (*S3, error) {
 		log:         log,
 		orphans:     map[string]string{},
 		partOptions: partOptions,
+		own:         newS3Owner(o.UploadLease),
 	}, nil
 }
 
@@ -172,16 +179,11 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, contentType strin
 }
 
 func (s *S3) putMultipart(ctx context.Context, key string, r io.Reader, bufs *partBuffers, first *[]byte, contentType string) (Info, error) {
-	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
-		Bucket:      &s.bucket,
-		Key:         &key,
-		ContentType: nonEmpty(contentType),
-	})
+	uploadID, err := s.createUpload(ctx, key, contentType)
 	if err != nil {
 		bufs.put(first)
 		return Info{}, mapS3Err("put", key, err)
 	}
-	uploadID := created.UploadId
 
 	// The reader fills buffers while s.conc uploaders send them, so reading the
 	// source never waits for a slow part unless readAhead full parts are
@@ -282,6 +284,7 @@ func (s *S3) putMultipart(ctx context.Context, key string, r io.Reader, bufs *pa
 		s.abort(key, uploadID)
 		return Info{}, mapS3Err("complete", key, err)
 	}
+	s.ended(*uploadID)
 	return s.Stat(ctx, key)
 }
 
@@ -296,7 +299,10 @@ func (s *S3) abort(key string, uploadID *string) {
 		s.mu.Lock()
 		s.orphans[*uploadID] = key
 		s.mu.Unlock()
+		s.own.active.Add(-1) // retryAborts drops the record once it is aborted
+		return
 	}
+	s.aborted(key, *uploadID)
 }
 
 func (s *S3) abortNow(ctx context.Context, key, uploadID string) error {
@@ -308,75 +314,6 @@ func (s *S3) abortNow(ctx context.Context, key, uploadID string) error {
 		return nil
 	}
 	return err
-}
-
-// PendingAborts is the number of failed uploads whose abort is still to be retried.
-func (s *S3) PendingAborts() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.orphans)
-}
-
-// RunJanitor retries failed aborts every interval, and aborts multipart uploads
-// older than staleAfter (left by a process that died mid-upload), until ctx ends.
-func (s *S3) RunJanitor(ctx context.Context, interval, staleAfter time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	lastSweep := time.Time{}
-	for {
-		s.retryAborts(ctx)
-		if time.Since(lastSweep) > staleAfter/4 {
-			if err := s.abortStale(ctx, staleAfter); err == nil {
-				lastSweep = time.Now()
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (s *S3) retryAborts(ctx context.Context) {
-	s.mu.Lock()
-	pending := make(map[string]string, len(s.orphans))
-	for id, key := range s.orphans {
-		pending[id] = key
-	}
-	s.mu.Unlock()
-	for id, key := range pending {
-		if err := s.abortNow(ctx, key, id); err != nil {
-			if errors.Is(mapS3Err("", key, err), ErrUnavailable) {
-				return // still unreachable; next round
-			}
-			s.log.Warn("abort multipart upload failed", slog.String("key", key), slog.Any("err", err))
-			continue
-		}
-		s.mu.Lock()
-		delete(s.orphans, id)
-		s.mu.Unlock()
-		s.log.Info("aborted multipart upload left by a failed upload", slog.String("key", key))
-	}
-}
-
-func (s *S3) abortStale(ctx context.Context, staleAfter time.Duration) error {
-	p := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{Bucket: &s.bucket})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		for _, u := range page.Uploads {
-			if u.Initiated != nil && time.Since(*u.Initiated) > staleAfter {
-				if err := s.abortNow(ctx, aws.ToString(u.Key), aws.ToString(u.UploadId)); err != nil {
-					return err
-				}
-				s.log.Info("aborted stale multipart upload", slog.String("key", aws.ToString(u.Key)))
-			}
-		}
-	}
-	return nil
 }
 
 func (s *S3) Create(ctx context.Context, key string, body []byte, contentType string) error {
@@ -472,6 +409,9 @@ func (s *S3) List(ctx context.Context, prefix string) ([]Info, error) {
 			return nil, mapS3Err("list", prefix, err)
 		}
 		for _, o := range page.Contents {
+			if hidden(prefix, aws.ToString(o.Key)) {
+				continue
+			}
 			out = append(out, Info{
 				Key:     aws.ToString(o.Key),
 				Size:    aws.ToInt64(o.Size),
@@ -501,14 +441,17 @@ func (s *S3) Ping(ctx context.Context) error {
 }
 
 // mapS3Err turns SDK errors into the package's sentinels: a missing key into
-// ErrNotFound, anything without an answer from the server (or a 5xx) into
-// ErrUnavailable.
+// ErrNotFound, a refusal for lack of space into ErrFull, anything without an
+// answer from the server (or another 5xx) into ErrUnavailable.
 func mapS3Err(op, key string, err error) error {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
 		case "NoSuchKey", "NotFound", "NoSuchUpload":
 			return fmt.Errorf("%s %s: %w", op, key, ErrNotFound)
+		case "InsufficientStorage", "QuotaExceeded", "XMinioStorageFull", "XMinioAdminBucketQuotaExceeded":
+			// A full disk (versitygw, MinIO) or a quota (versitygw, Ceph RGW, MinIO).
+			return fmt.Errorf("%s %s: %w: %w", op, key, ErrFull, err)
 		}
 	}
 	var re *awshttp.ResponseError

@@ -21,6 +21,9 @@ var (
 	ErrExists = errors.New("object already exists")
 	// ErrUnavailable wraps failures to reach the store.
 	ErrUnavailable = errors.New("storage unavailable")
+	// ErrFull wraps writes refused for lack of space: a full disk or a quota
+	// on the local backend, an out-of-space or quota answer from S3.
+	ErrFull = errors.New("storage is full")
 )
 
 // Info describes a stored object.
