@@ -178,7 +178,8 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) error {
 	}
 	if a.WorkerProblem != nil {
 		if err := a.WorkerProblem(); err != nil {
-			return &Error{Status: http.StatusServiceUnavailable, Msg: "the transcoder is off: " + err.Error(), Err: err}
+			// The message is the cause: the log line need not repeat it.
+			return errorf(http.StatusServiceUnavailable, "the transcoder is off: "+err.Error())
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
