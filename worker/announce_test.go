@@ -90,7 +90,9 @@ func TestInProcessWorkerWithoutFFmpeg(t *testing.T) {
 // A working worker announces itself; a video waiting behind another one is
 // in line; the details of the one being transcoded say processing.
 func TestWorkerAnnouncesItself(t *testing.T) {
-	e := startInProcess(t, "s3")
+	// A short lease rewrites the announcement every second, so that it is
+	// seen naming the job however quickly the transcode runs.
+	e := startInProcess(t, "s3", "ASSETLAB_JOB_LEASE=3s")
 	var me jobs.WorkerInfo
 	waitFor(t, 30*time.Second, "the worker's announcement", func() bool {
 		w := workersOf(t, e)
