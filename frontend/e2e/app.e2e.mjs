@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -96,6 +97,24 @@ async function newPage(viewport = { width: 1280, height: 860 }, colorScheme = 'l
   return page
 }
 
+// axe-core, the accessibility engine, from npm: injected into the page and
+// run on what is drawn.
+const axeScript = createRequire(import.meta.url).resolve('axe-core')
+
+/** The axe-core violations on the page as drawn now, one line each. */
+async function axeViolations(page) {
+  await page.addScriptTag({ path: axeScript })
+  return page.evaluate(async () => {
+    const { violations } = await window.axe.run(document)
+    return violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`)
+  })
+}
+
+async function assertAccessible(page, what) {
+  const found = await axeViolations(page)
+  assert.deepEqual(found, [], `axe-core finds violations on ${what}:\n${found.join('\n')}`)
+}
+
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true })
 
 const videoState = (page) =>
@@ -119,6 +138,7 @@ describe('web UI', () => {
     videoId = watchURL.split('/watch/')[1]
     assert.match(videoId, /^[0-9a-f-]{36}$/)
     await shot(page, '2-upload-done')
+    await assertAccessible(page, 'the upload page, done')
 
     await page.click('text=Watch now')
     await page.waitForURL(`**/watch/${videoId}`)
@@ -143,6 +163,7 @@ describe('web UI', () => {
     assert.deepEqual(options, ['original', '360p', '720p'])
     await page.waitForSelector('video[poster]')
     await shot(page, '4-watch-done')
+    await assertAccessible(page, 'the watch page, transcoded')
 
     // Let the URLs the page holds expire, then switch: the player renews the
     // link and keeps the position and the playing state.
@@ -201,6 +222,7 @@ describe('web UI', () => {
     assert.match(stats, /\d:\d\d left/)
     assert.match(stats, /\/s/)
     await shot(page, '2b-upload-progress')
+    await assertAccessible(page, 'the upload page, uploading')
     await page.click('text=Cancel')
     assert.match(await page.getByRole('alert').innerText(), /cancelled/)
     const afterCancel = (await (await fetch(base + '/api/videos', { headers: { Authorization: `Bearer ${token}` } })).json()).videos.length
@@ -217,6 +239,22 @@ describe('web UI', () => {
     await alert.waitFor({ timeout: 30_000 })
     assert.match(await alert.innerText(), /token was refused/)
     await shot(page, '7-wrong-token')
+    await assertAccessible(page, 'the upload page, failed')
+  })
+
+  test('the drop zone is one keyboard stop, and opens the file picker', async () => {
+    const page = await newPage()
+    await page.goto(base + '/')
+    await page.fill('#token', token)
+    await page.press('#token', 'Enter')
+    // From the control before it.
+    await page.focus('text=Forget')
+    await page.keyboard.press('Tab')
+    assert.equal(await page.evaluate(() => document.activeElement.className.includes('drop')), true, 'Tab reaches the drop zone')
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')])
+    assert.equal(await chooser.element().getAttribute('id'), 'file')
+    await page.keyboard.press('Tab')
+    assert.notEqual(await page.evaluate(() => document.activeElement.id), 'file', 'the file input behind it is no stop of its own')
   })
 
   test('a file that is not a video is refused before upload', async () => {
@@ -296,6 +334,7 @@ describe('web UI', () => {
     })
     await page.waitForFunction(() => document.querySelector('video').currentTime > 0.5, null, { timeout: 20_000 })
     await shot(page, '9-watch-transcode-failed')
+    await assertAccessible(page, 'the watch page, transcode failed')
   })
 
   test('an unknown id shows the not-found page', async () => {
@@ -317,3 +356,72 @@ describe('web UI', () => {
   })
 })
 
+// Every page, in both colour schemes, checked by a real accessibility engine.
+describe('accessibility (axe-core)', () => {
+  let id
+
+  /** Starts the server binary on a free port with its own data, plus env. */
+async function startServer(env = {}) {
+  const port = await freePort()
+  const dir = mkdtempSync(path.join(tmp, 'server-'))
+  const proc = spawn(path.join(root, 'bin', 'assetlab-server'), [], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ADMIN_TOKEN: token,
+      ASSETLAB_DATA_DIR: path.join(dir, 'data'),
+      XDG_CONFIG_HOME: path.join(dir, 'config'),
+      ASSETLAB_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  servers.push(proc)
+  const url = `http://127.0.0.1:${port}`
+  await waitHealthy(url)
+  return { url }
+}
+
+before(async () => {
+    const form = new FormData()
+    form.append('file', new Blob([readFileSync(clip)], { type: 'video/mp4' }), 'axe clip.mp4')
+    const res = await fetch(base + '/api/upload', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form })
+    assert.equal(res.status, 201)
+    id = (await res.json()).id
+  })
+
+  const pages = [
+    { name: 'upload', path: () => '/', ready: (page) => page.locator('.drop').waitFor() },
+    {
+      name: 'library',
+      path: () => '/library',
+      withToken: true,
+      ready: (page) => page.getByText('axe clip.mp4').waitFor({ timeout: 10_000 }),
+    },
+    { name: 'watch', path: () => `/watch/${id}`, ready: (page) => page.waitForSelector('video') },
+    {
+      name: 'not found',
+      path: () => '/no/such/page',
+      ready: (page) => page.getByRole('heading', { name: 'Page not found' }).waitFor(),
+    },
+    {
+      name: 'video not found',
+      path: () => '/watch/00000000-0000-4000-8000-000000000000',
+      ready: (page) => page.getByRole('heading', { name: 'Video not found' }).waitFor(),
+    },
+  ]
+  for (const scheme of ['light', 'dark']) {
+    for (const p of pages) {
+      test(`${p.name}, ${scheme}: no violation`, async () => {
+        const page = await newPage()
+        await page.emulateMedia({ colorScheme: scheme })
+        if (p.withToken) await page.addInitScript((t) => localStorage.setItem('assetlab.token', t), token)
+        await page.goto(base + p.path())
+        await p.ready(page)
+        await shot(page, `a11y-${p.name.replaceAll(' ', '-')}-${scheme}`)
+        await assertAccessible(page, `${p.name} (${scheme})`)
+      })
+    }
+  }
+})
