@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -20,9 +19,6 @@ import (
 
 	"github.com/assetlab/assetlab/server/video"
 )
-
-// MaxBytes is the largest file the server accepts.
-const MaxBytes = 1 << 30
 
 // Progress is a snapshot of an upload.
 type Progress struct {
@@ -40,72 +36,58 @@ type Result struct {
 	Key string `json:"key"`
 }
 
-// Error is a failed upload: the HTTP status (0 when the server could not be
-// reached, -1 when cancelled) and what a person should read.
-type Error struct {
-	Status  int
-	Message string
-}
-
-func (e *Error) Error() string { return e.Message }
-
-// Check tells why a file cannot be uploaded, before anything is sent: it
-// must be a video container (from its first bytes), not empty, at most 1 GiB.
-func Check(path string) (size int64, err error) {
+// Check tells why a file cannot be uploaded to a server whose limit is
+// maxBytes, before anything is sent: it must be a video container (from its
+// first bytes), not empty, at most maxBytes.
+func Check(path string, maxBytes int64) (size int64, err error) {
+	name := filepath.Base(path)
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, &Error{Message: fmt.Sprintf("“%s” cannot be opened: %v", filepath.Base(path), errors.Unwrap(err))}
+		return 0, newError(codeUnreadable, facts{file: name, cause: errors.Unwrap(err)})
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || fi.IsDir() {
-		return 0, &Error{Message: fmt.Sprintf("“%s” is not a file.", filepath.Base(path))}
+		return 0, newError(codeUnreadable, facts{file: name, cause: errors.New("not a file")})
 	}
-	name := filepath.Base(path)
 	switch {
 	case fi.Size() == 0:
-		return 0, &Error{Message: fmt.Sprintf("“%s” is empty.", name)}
-	case fi.Size() > MaxBytes:
-		return 0, &Error{Message: fmt.Sprintf("“%s” is %.1f GB; the limit is 1 GB.", name, float64(fi.Size())/(1<<30))}
+		return 0, newError("empty_file", facts{file: name})
+	case fi.Size() > maxBytes:
+		return 0, newError("file_too_large", facts{file: name, size: fi.Size(), limit: maxBytes})
 	}
 	head := make([]byte, video.SniffLen)
 	n, _ := io.ReadFull(f, head)
 	if _, ok := video.Sniff(head[:n]); !ok {
-		return 0, &Error{Message: fmt.Sprintf("“%s” is not a video AssetLab can take. Choose an MP4, MOV, WebM or MKV file.", name)}
+		return 0, newError("unsupported_type", facts{file: name})
 	}
 	return fi.Size(), nil
 }
 
-// statusMessage is what a person reads for a refused upload (the web UI says
-// the same).
-func statusMessage(status int, server string) string {
-	switch status {
-	case 0:
-		return "The upload was interrupted: the server cannot be reached. Check your connection and try again."
-	case http.StatusUnauthorized:
-		return "The upload token was refused. Check it and try again."
-	case http.StatusRequestEntityTooLarge:
-		return "The file is too large. " + server
-	case http.StatusUnsupportedMediaType:
-		return "This file is not a video AssetLab can take. Upload an MP4, MOV, WebM or MKV file."
-	}
-	if server != "" {
-		return server
-	}
-	return fmt.Sprintf("The server answered %d.", status)
+// errorBody is the server's JSON error: its words and its machine code.
+type errorBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
 }
 
-// Upload sends the file at path to server's POST /api/upload. progress, if not
-// nil, is called at most ten times a second and once at the end. Cancelling
-// ctx stops the upload; the server then keeps nothing of it.
+// Upload sends the file at path to server's POST /api/upload. It first asks
+// the server for its limit (GET /api/config), and sends nothing for a file
+// over it. progress, if not nil, is called at most ten times a second and
+// once at the end. Cancelling ctx stops the upload; the server then keeps
+// nothing of it.
 func Upload(ctx context.Context, client *http.Client, server, token, path string, progress func(Progress)) (Result, error) {
-	size, err := Check(path)
+	cfg, err := GetConfig(ctx, client, server)
 	if err != nil {
 		return Result{}, err
 	}
+	size, err := Check(path, cfg.MaxUploadBytes)
+	if err != nil {
+		return Result{}, err
+	}
+	name := filepath.Base(path)
 	f, err := os.Open(path)
 	if err != nil {
-		return Result{}, &Error{Message: err.Error()}
+		return Result{}, newError(codeUnreadable, facts{file: name, cause: errors.Unwrap(err)})
 	}
 	defer f.Close()
 
@@ -122,7 +104,7 @@ func Upload(ctx context.Context, client *http.Client, server, token, path string
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(server, "/")+"/api/upload", body)
 	if err != nil {
-		return Result{}, &Error{Message: fmt.Sprintf("Bad server address %q.", server)}
+		return Result{}, newError(codeBadAddress, facts{})
 	}
 	req.ContentLength = int64(head.Len()) + size + int64(len(tail))
 	req.Header.Set("Content-Type", mw.FormDataContentType())
@@ -139,22 +121,24 @@ func Upload(ctx context.Context, client *http.Client, server, token, path string
 	<-reported
 	if err != nil {
 		if ctx.Err() != nil {
-			return Result{}, &Error{Status: -1, Message: "Upload cancelled."}
+			return Result{}, newError(codeCancelled, facts{status: -1})
 		}
-		return Result{}, &Error{Status: 0, Message: statusMessage(0, "")}
+		return Result{}, newError(codeUnreachable, facts{})
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusCreated {
-		var e struct {
-			Error string `json:"error"`
-		}
+		var e errorBody
 		json.Unmarshal(raw, &e)
-		return Result{}, &Error{Status: resp.StatusCode, Message: statusMessage(resp.StatusCode, e.Error)}
+		f := facts{status: resp.StatusCode, server: e.Error, file: name, size: size}
+		if cfg.FromServer {
+			f.limit = cfg.MaxUploadBytes
+		}
+		return Result{}, newError(e.Code, f)
 	}
 	var res Result
 	if err := json.Unmarshal(raw, &res); err != nil || res.ID == "" {
-		return Result{}, &Error{Status: resp.StatusCode, Message: "The server's answer could not be read."}
+		return Result{}, newError(codeBadAnswer, facts{status: resp.StatusCode})
 	}
 	return res, nil
 }
@@ -219,23 +203,25 @@ type Status struct {
 // GetStatus reads a video's status.
 func GetStatus(ctx context.Context, client *http.Client, server, id string) (Status, error) {
 	if !video.ValidID(id) {
-		return Status{}, &Error{Status: http.StatusBadRequest, Message: "That is not a video ID."}
+		return Status{}, newError("malformed_id", facts{status: http.StatusBadRequest})
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(server, "/")+"/api/video/"+id+"/status", nil)
 	if err != nil {
-		return Status{}, err
+		return Status{}, newError(codeBadAddress, facts{})
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return Status{}, &Error{Message: statusMessage(0, "")}
+		return Status{}, newError(codeUnreachable, facts{})
 	}
 	defer resp.Body.Close()
 	var st Status
 	if resp.StatusCode != http.StatusOK {
-		if resp.StatusCode == http.StatusNotFound {
-			return st, &Error{Status: 404, Message: "Video not found."}
+		var e errorBody
+		json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
+		if e.Code == "" && resp.StatusCode == http.StatusNotFound {
+			e.Code = "video_not_found" // an older server: the only 404 here
 		}
-		return st, &Error{Status: resp.StatusCode, Message: fmt.Sprintf("The server answered %d.", resp.StatusCode)}
+		return st, newError(e.Code, facts{status: resp.StatusCode, server: e.Error})
 	}
 	return st, json.NewDecoder(resp.Body).Decode(&st)
 }

@@ -31,7 +31,7 @@ func main() {
 	quiet := os.Getenv("ASSETLAB_QUIET") != ""
 	res, err := upload.Upload(ctx, http.DefaultClient, server, token, os.Args[1], func(p upload.Progress) {
 		if !quiet {
-			fmt.Fprintf(os.Stderr, "\r%5.1f%%  %6.1f MB/s", p.Percent, p.Speed/1e6)
+			fmt.Fprintf(os.Stderr, "\r%5.1f%%  %10s/s ", p.Percent, upload.FormatBytes(int64(p.Speed)))
 		}
 	})
 	if !quiet {

@@ -33,6 +33,24 @@ export interface Video {
   waiting?: Waiting
 }
 
+/** What the server says clients should know (GET /api/config). */
+export interface ServerConfig {
+  max_upload_bytes: number
+  accepted_types: string[]
+  accepted_extensions: string[]
+  qualities: string[]
+  features: { resumable_uploads: boolean; hls: boolean; events: boolean }
+}
+
+/** What a server without GET /api/config (an older one) does. */
+export const defaultConfig: ServerConfig = {
+  max_upload_bytes: 1 << 30,
+  accepted_types: ['video/mp4', 'video/quicktime', 'video/webm', 'video/x-matroska'],
+  accepted_extensions: ['.mp4', '.mov', '.webm', '.mkv'],
+  qualities: ['360p', '720p', '1080p'],
+  features: { resumable_uploads: false, hls: false, events: false },
+}
+
 export interface UploadResult {
   id: string
   key: string
@@ -43,11 +61,18 @@ export interface UploadProgress {
   total: number
 }
 
-/** An answer from the server that is not a success, or no answer at all (status 0). */
+/**
+ * An answer from the server that is not a success, or no answer at all.
+ * code is the server's machine code ("video_not_found"…), or one of the
+ * client's own: "unreachable" (status 0), "cancelled" (status -1). An older
+ * server sends no code: then it is "". message is the server's own text;
+ * errors.ts turns the whole into words for a person.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    message: string,
+    readonly code: string,
+    message = '',
   ) {
     super(message)
   }
@@ -68,36 +93,51 @@ async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   let res: Response
   try {
     res = await fetch(base + path, init)
-  } catch {
-    throw new ApiError(0, 'The server cannot be reached. Check your connection and try again.')
+  } catch (e) {
+    // An aborted request is the caller's doing: it stays an AbortError.
+    if (init.signal?.aborted) throw e
+    throw new ApiError(0, 'unreachable')
   }
   if (!res.ok) {
-    throw new ApiError(res.status, await errorMessage(res))
+    let body: unknown
+    try {
+      body = await res.json()
+    } catch {
+      // not JSON
+    }
+    throw errorFrom(res.status, body)
   }
   if (res.status === 204) return undefined as T
   return (await res.json()) as T
 }
 
-async function errorMessage(res: Response): Promise<string> {
-  try {
-    const body = await res.json()
-    if (typeof body?.error === 'string') return body.error
-  } catch {
-    // not JSON
-  }
-  return `The server answered ${res.status}.`
+/** The ApiError for a refusal: the body's {"error", "code"} if it has them. */
+function errorFrom(status: number, body: unknown): ApiError {
+  const b = (body ?? {}) as { error?: unknown; code?: unknown }
+  return new ApiError(status, typeof b.code === 'string' ? b.code : '', typeof b.error === 'string' ? b.error : '')
 }
 
 function auth(token: string): HeadersInit {
   return { Authorization: `Bearer ${token}` }
 }
 
-export function getVideo(id: string): Promise<Video> {
-  return request<Video>(`/api/videos/${encodeURIComponent(id)}`)
+/** The server's limits and features; null from an older server, which has no such endpoint. */
+export async function getConfig(signal?: AbortSignal): Promise<ServerConfig | null> {
+  try {
+    const cfg = await request<Partial<ServerConfig>>('/api/config', { signal })
+    return { ...defaultConfig, ...cfg }
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null
+    throw e
+  }
 }
 
-export async function listVideos(token: string): Promise<Video[]> {
-  const body = await request<{ videos: Video[] }>('/api/videos', { headers: auth(token) })
+export function getVideo(id: string, signal?: AbortSignal): Promise<Video> {
+  return request<Video>(`/api/videos/${encodeURIComponent(id)}`, { signal })
+}
+
+export async function listVideos(token: string, signal?: AbortSignal): Promise<Video[]> {
+  const body = await request<{ videos: Video[] }>('/api/videos', { headers: auth(token), signal })
   return body.videos
 }
 
@@ -105,33 +145,18 @@ export function deleteVideo(id: string, token: string): Promise<void> {
   return request<void>(`/api/videos/${encodeURIComponent(id)}`, { method: 'DELETE', headers: auth(token) })
 }
 
-/** What a person should read for a failed upload. */
-export function uploadErrorMessage(status: number, serverMessage: string): string {
-  switch (status) {
-    case 0:
-      return 'The upload was interrupted: the server cannot be reached. Check your connection and try again.'
-    case 401:
-      return 'The upload token was refused. Check it and try again.'
-    case 413:
-      return `The file is too large. ${serverMessage}`
-    case 415:
-      return 'This file is not a video AssetLab can take. Upload an MP4, MOV, WebM or MKV file.'
-    default:
-      return serverMessage || `The server answered ${status}.`
-  }
+/** An upload under way: done settles with its outcome; abort() cancels it. */
+export interface Transfer {
+  done: Promise<UploadResult>
+  abort: () => void
 }
 
 /**
  * Uploads a file with progress. Uses XMLHttpRequest, which (unlike fetch)
- * reports upload progress. abort() cancels it; the promise then rejects with
- * an ApiError whose status is -1.
+ * reports upload progress. abort() cancels it; done then rejects with an
+ * ApiError whose code is "cancelled".
  */
-export function uploadVideo(
-  file: Blob,
-  filename: string,
-  token: string,
-  onProgress: (p: UploadProgress) => void,
-): { done: Promise<UploadResult>; abort: () => void } {
+export function uploadVideo(file: Blob, filename: string, token: string, onProgress: (p: UploadProgress) => void): Transfer {
   const xhr = new XMLHttpRequest()
   const done = new Promise<UploadResult>((resolve, reject) => {
     xhr.open('POST', base + '/api/upload')
@@ -139,15 +164,11 @@ export function uploadVideo(
     xhr.responseType = 'json'
     xhr.upload.onprogress = (e) => onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size })
     xhr.onload = () => {
-      if (xhr.status === 201) {
-        resolve(xhr.response as UploadResult)
-        return
-      }
-      const msg = typeof xhr.response?.error === 'string' ? xhr.response.error : ''
-      reject(new ApiError(xhr.status, uploadErrorMessage(xhr.status, msg)))
+      if (xhr.status === 201) resolve(xhr.response as UploadResult)
+      else reject(errorFrom(xhr.status, xhr.response))
     }
-    xhr.onerror = () => reject(new ApiError(0, uploadErrorMessage(0, '')))
-    xhr.onabort = () => reject(new ApiError(-1, 'Upload cancelled.'))
+    xhr.onerror = () => reject(new ApiError(0, 'unreachable'))
+    xhr.onabort = () => reject(new ApiError(-1, 'cancelled'))
     const form = new FormData()
     form.append('file', file, filename)
     xhr.send(form)

@@ -1,14 +1,35 @@
 import { describe, expect, it } from 'vitest'
-import { checkFile, formatBytes, formatDuration, MAX_UPLOAD_BYTES, parseVideoRef, pendingMessage, Rate } from './format'
+import { defaultConfig } from './api'
+import { checkFile, fileKinds, formatBytes, formatDuration, formatList, parseVideoRef, pendingMessage, Rate } from './format'
 
 describe('formatBytes', () => {
   it.each([
     [0, '0 B'],
     [1023, '1023 B'],
-    [1536, '1.5 KB'],
-    [10 * 1024 * 1024, '10 MB'],
-    [MAX_UPLOAD_BYTES, '1.0 GB'],
+    [1536, '1.5 KiB'],
+    [10 * 1024 * 1024, '10 MiB'],
+    [9.25 * 1024 * 1024, '9.3 MiB'],
+    [8 * 1024 * 1024, '8 MiB'],
+    [1 << 30, '1 GiB'],
+    [1.5 * (1 << 30), '1.5 GiB'],
+    [NaN, '–'],
   ])('%d → %s', (n, want) => expect(formatBytes(n)).toBe(want))
+})
+
+describe('formatList', () => {
+  it.each([
+    [['.mp4', '.mov', '.webm', '.mkv'], 'MP4, MOV, WebM or MKV'],
+    [['.mp4', '.webm'], 'MP4 or WebM'],
+    [['.mp4'], 'MP4'],
+  ])('%j → %s', (exts, want) => expect(formatList(exts)).toBe(want))
+  it.each([
+    [['.mp4', '.mov'], 'an MP4 or MOV file'],
+    [['.webm'], 'a WebM file'],
+    [['.mkv'], 'an MKV file'],
+    [['.ogv'], 'an OGV file'],
+    [['.avi'], 'an AVI file'],
+    [['.ts'], 'a TS file'],
+  ])('%j → %s', (exts, want) => expect(fileKinds(exts)).toBe(want))
 })
 
 describe('formatDuration', () => {
@@ -29,6 +50,12 @@ describe('Rate', () => {
     expect(r.speed).toBe(1_000_000)
     expect(r.eta(1_000_000, 5_000_000)).toBe(4)
   })
+  it('measures from a clock that starts at 0', () => {
+    const r = new Rate()
+    r.update(0, 0)
+    r.update(2048, 1000)
+    expect(r.speed).toBe(2048)
+  })
   it('does not know the time left before it has two samples', () => {
     const r = new Rate()
     r.update(500, 1000)
@@ -37,16 +64,22 @@ describe('Rate', () => {
 })
 
 describe('checkFile', () => {
+  const cfg = defaultConfig
   it('accepts videos by type or extension', () => {
-    expect(checkFile({ name: 'a.mp4', size: 10, type: 'video/mp4' })).toBeNull()
-    expect(checkFile({ name: 'clip.MOV', size: 10, type: '' })).toBeNull()
-    expect(checkFile({ name: 'x.mkv', size: 10, type: 'video/x-matroska' })).toBeNull()
+    expect(checkFile({ name: 'a.mp4', size: 10, type: 'video/mp4' }, cfg)).toBeNull()
+    expect(checkFile({ name: 'clip.MOV', size: 10, type: '' }, cfg)).toBeNull()
+    expect(checkFile({ name: 'x.mkv', size: 10, type: 'video/x-matroska' }, cfg)).toBeNull()
   })
-  it('refuses other files, empty files and files over 1 GB', () => {
-    expect(checkFile({ name: 'photo.jpg', size: 10, type: 'image/jpeg' })).toMatch(/not a video/)
-    expect(checkFile({ name: 'a.mp4', size: 0, type: 'video/mp4' })).toMatch(/empty/)
-    expect(checkFile({ name: 'a.mp4', size: MAX_UPLOAD_BYTES + 1, type: 'video/mp4' })).toMatch(/limit is 1 GB/)
-    expect(checkFile({ name: 'a.mp4', size: MAX_UPLOAD_BYTES, type: 'video/mp4' })).toBeNull()
+  it('refuses other files, empty files and files over the limit', () => {
+    expect(checkFile({ name: 'photo.jpg', size: 10, type: 'image/jpeg' }, cfg)).toMatch(/not a video.*MP4, MOV, WebM or MKV/)
+    expect(checkFile({ name: 'a.mp4', size: 0, type: 'video/mp4' }, cfg)).toMatch(/empty/)
+    expect(checkFile({ name: 'a.mp4', size: (1 << 30) + 1, type: 'video/mp4' }, cfg)).toMatch(/is 1\.0 GiB; the limit is 1 GiB\.$/)
+    expect(checkFile({ name: 'a.mp4', size: 1 << 30, type: 'video/mp4' }, cfg)).toBeNull()
+  })
+  it("follows the server's limit and types", () => {
+    const small = { ...cfg, max_upload_bytes: 8 << 20, accepted_types: ['video/webm'], accepted_extensions: ['.webm'] }
+    expect(checkFile({ name: 'a.webm', size: 9 << 20, type: 'video/webm' }, small)).toBe('“a.webm” is 9 MiB; the limit is 8 MiB.')
+    expect(checkFile({ name: 'a.mp4', size: 10, type: 'video/mp4' }, small)).toMatch(/Choose a WebM file\.$/)
   })
 })
 

@@ -1,12 +1,11 @@
 // Formatting and parsing helpers, free of the DOM so they are unit-tested.
 
-import type { Waiting } from './api'
+import type { ServerConfig, Waiting } from './api'
 
-export const MAX_UPLOAD_BYTES = 1 << 30
+// Binary units, named as such: the server's limits are powers of 1024.
+const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
 
-const units = ['B', 'KB', 'MB', 'GB', 'TB']
-
-/** 1536 → "1.5 KB" (powers of 1024, as the server's limits are). */
+/** 1536 → "1.5 KiB", 1073741824 → "1 GiB" (a whole number shows no decimal). */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n) || n < 0) return '–'
   let i = 0
@@ -14,7 +13,8 @@ export function formatBytes(n: number): string {
     n /= 1024
     i++
   }
-  return `${i === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`
+  const digits = i === 0 || Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 1 : 0)
+  return `${digits} ${units[i]}`
 }
 
 /** 75 → "1:15", 3725 → "1:02:05". */
@@ -30,12 +30,12 @@ export function formatDuration(seconds: number): string {
 /** Tracks upload speed (smoothed) and the time left. */
 export class Rate {
   private lastBytes = 0
-  private lastTime = 0
+  private lastTime = NaN
   /** Bytes per second, exponentially smoothed. */
   speed = 0
 
   update(bytes: number, now: number): void {
-    if (this.lastTime > 0 && now > this.lastTime) {
+    if (now > this.lastTime) {
       const instant = ((bytes - this.lastBytes) * 1000) / (now - this.lastTime)
       this.speed = this.speed === 0 ? instant : 0.8 * this.speed + 0.2 * instant
     }
@@ -49,20 +49,31 @@ export class Rate {
   }
 }
 
-const videoTypes = ['video/mp4', 'video/quicktime', 'video/webm', 'video/x-matroska']
-const videoExtensions = ['.mp4', '.m4v', '.mov', '.webm', '.mkv']
+const formatNames: Record<string, string> = { '.webm': 'WebM' }
 
-/** Why a file cannot be uploaded, or null if it may be. */
-export function checkFile(file: { name: string; size: number; type: string }): string | null {
+/** [".mp4", ".mov", ".webm"] → "MP4, MOV or WebM". */
+export function formatList(extensions: string[]): string {
+  const names = [...new Set(extensions.map((e) => formatNames[e] ?? e.replace(/^\./, '').toUpperCase()))]
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : (names[0] ?? '')
+}
+
+/** [".mp4", ".mov"] → "an MP4 or MOV file"; [".webm"] → "a WebM file" (a vowel, or a letter said with one, takes "an"). */
+export function fileKinds(extensions: string[]): string {
+  const list = formatList(extensions)
+  return `${/^([AEIOU]|[FHLMNRSX][A-Z0-9])/.test(list) ? 'an' : 'a'} ${list} file`
+}
+
+/** Why a file cannot be uploaded to a server that says it takes cfg, or null if it may be. */
+export function checkFile(file: { name: string; size: number; type: string }, cfg: ServerConfig): string | null {
   const name = file.name.toLowerCase()
-  if (!videoTypes.includes(file.type) && !videoExtensions.some((ext) => name.endsWith(ext))) {
-    return `“${file.name}” is not a video AssetLab can take. Choose an MP4, MOV, WebM or MKV file.`
+  if (!cfg.accepted_types.includes(file.type) && !cfg.accepted_extensions.some((ext) => name.endsWith(ext))) {
+    return `“${file.name}” is not a video AssetLab can take. Choose ${fileKinds(cfg.accepted_extensions)}.`
   }
   if (file.size === 0) {
     return `“${file.name}” is empty.`
   }
-  if (file.size > MAX_UPLOAD_BYTES) {
-    return `“${file.name}” is ${formatBytes(file.size)}; the limit is 1 GB.`
+  if (file.size > cfg.max_upload_bytes) {
+    return `“${file.name}” is ${formatBytes(file.size)}; the limit is ${formatBytes(cfg.max_upload_bytes)}.`
   }
   return null
 }

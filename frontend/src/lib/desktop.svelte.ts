@@ -1,6 +1,9 @@
 // The desktop app's Go side, present when the UI runs inside it (Wails puts
 // the bound methods on window.go and its runtime on window.runtime). In a
 // browser, `desktop` is null and none of this is used.
+import { setServer, type Transfer, type UploadProgress } from './api'
+import { serverConfig } from './config.svelte'
+import { settings } from './settings.svelte'
 
 export interface DesktopInfo {
   server_url: string
@@ -9,12 +12,10 @@ export interface DesktopInfo {
   token: string
 }
 
+/** Go's progress event; speed and time left are the UI's to work out, as for the browser. */
 export interface DesktopProgress {
   sent: number
   total: number
-  percent: number
-  speed: number
-  eta: number
 }
 
 interface Bound {
@@ -40,7 +41,30 @@ export function onDesktopEvent<T>(name: string, cb: (data: T) => void): () => vo
   return rt ? rt.EventsOn(name, (data) => cb(data as T)) : () => {}
 }
 
-/** The last element of a file path, on any OS. */
-export function baseName(path: string): string {
-  return path.split(/[\\/]/).pop() ?? path
+/**
+ * Where the app's uploads go, asked of the Go side once at start and again
+ * only when the settings change; the API client, the token and the server's
+ * limits follow it.
+ */
+class DesktopInfoStore {
+  info = $state<DesktopInfo | null>(null)
+
+  async load(): Promise<void> {
+    if (!desktop) return
+    const info = await desktop.Info()
+    setServer(info.server_url)
+    settings.setToken(info.token)
+    this.info = info
+    void serverConfig.load()
+  }
+}
+
+export const desktopInfo = new DesktopInfoStore()
+
+/** Has Go upload the file at path, reporting its "upload:progress" events. */
+export function sendPath(path: string, onProgress: (p: UploadProgress) => void): Transfer {
+  if (!desktop) throw new Error('not in the desktop app')
+  const off = onDesktopEvent<DesktopProgress>('upload:progress', (p) => onProgress({ loaded: p.sent, total: p.total }))
+  const done = desktop.Upload(path).finally(off)
+  return { done, abort: () => void desktop!.CancelUpload() }
 }

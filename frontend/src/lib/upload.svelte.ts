@@ -1,0 +1,128 @@
+// The upload flow as one state object, the same for the browser (the page
+// sends a File with XMLHttpRequest) and the desktop app (Go reads the file
+// from disk and sends it): phase, bytes, speed, time left; start and cancel.
+// The page only draws it.
+import type { ServerConfig, Transfer, UploadProgress } from './api'
+import { errorMessage } from './errors'
+import { checkFile, Rate } from './format'
+
+export type Phase = 'idle' | 'uploading' | 'done' | 'failed'
+
+type Send<T> = (what: T, onProgress: (p: UploadProgress) => void) => Transfer
+
+export interface UploadIO {
+  /** Starts sending a file chosen in the browser. */
+  sendFile: Send<File>
+  /** Starts sending a file from disk by its path (the desktop app, whose Go side checks it). */
+  sendPath: Send<string>
+  /** What the server accepts. */
+  config: () => ServerConfig
+  /** The upload token in force ('' when none is set). */
+  token: () => string
+  /** A clock in milliseconds (performance.now in the page). */
+  now?: () => number
+}
+
+export class Upload {
+  phase = $state<Phase>('idle')
+  fileName = $state('')
+  /** Bytes sent so far, of total. */
+  loaded = $state(0)
+  total = $state(0)
+  /** Bytes per second, smoothed; 0 until known. */
+  speed = $state(0)
+  /** Seconds left; NaN until known. */
+  eta = $state(NaN)
+  /** Why the last upload failed. */
+  message = $state('')
+  /** The new video's ID once done. */
+  videoId = $state('')
+
+  readonly percent = $derived(this.total > 0 ? Math.min(100, Math.floor((100 * this.loaded) / this.total)) : 0)
+
+  #abort: (() => void) | null = null
+
+  constructor(private io: UploadIO) {}
+
+  /** Uploads a file chosen in the browser, once it passes the server's limits. */
+  file(f: File): Promise<void> {
+    if (this.phase === 'uploading') return Promise.resolve()
+    const problem = checkFile(f, this.io.config())
+    if (problem) return this.#fail(problem)
+    if (!this.io.token()) return this.#fail('Enter the upload token first.')
+    return this.#run(f.name, f.size, (onProgress) => this.io.sendFile(f, onProgress))
+  }
+
+  /** Uploads a file from disk by its path (the desktop app). */
+  path(path: string): Promise<void> {
+    if (this.phase === 'uploading') return Promise.resolve()
+    return this.#run(baseName(path), 0, (onProgress) => this.io.sendPath(path, onProgress))
+  }
+
+  /** Cancels the upload under way; it ends as failed, "Upload cancelled." */
+  cancel(): void {
+    this.#abort?.()
+  }
+
+  /** Back to the start, for another upload. */
+  reset(): void {
+    if (this.phase === 'uploading') return
+    this.phase = 'idle'
+    this.fileName = ''
+    this.videoId = ''
+    this.message = ''
+  }
+
+  /** Shows a problem met before anything was sent (no file chosen, say). */
+  fail(message: string): void {
+    if (this.phase !== 'uploading') this.#fail(message)
+  }
+
+  #fail(message: string): Promise<void> {
+    this.phase = 'failed'
+    this.message = message
+    return Promise.resolve()
+  }
+
+  async #run(name: string, size: number, start: (onProgress: (p: UploadProgress) => void) => Transfer): Promise<void> {
+    this.fileName = name
+    this.phase = 'uploading'
+    this.message = ''
+    this.videoId = ''
+    this.loaded = 0
+    this.total = size
+    this.speed = 0
+    this.eta = NaN
+    const now = this.io.now ?? (() => performance.now())
+    const rate = new Rate()
+    rate.update(0, now())
+    let t: Transfer
+    try {
+      t = start((p) => {
+        this.loaded = p.loaded
+        this.total = p.total
+        rate.update(p.loaded, now())
+        this.speed = rate.speed
+        this.eta = rate.eta(p.loaded, p.total)
+      })
+    } catch (e) {
+      return this.#fail(errorMessage(e))
+    }
+    this.#abort = t.abort
+    try {
+      const res = await t.done
+      this.videoId = res.id
+      this.loaded = this.total
+      this.phase = 'done'
+    } catch (e) {
+      this.#fail(errorMessage(e))
+    } finally {
+      this.#abort = null
+    }
+  }
+}
+
+/** The last element of a file path, on any OS. */
+export function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it, vi } from 'vitest'
+import { ApiError, defaultConfig, type ServerConfig, type UploadProgress, type UploadResult } from './api'
+import { Upload, type UploadIO } from './upload.svelte'
+
+/** A transfer the test drives: progress, then an answer or a failure. */
+function fakeTransfer() {
+  let report!: (p: UploadProgress) => void
+  let resolve!: (r: UploadResult) => void
+  let reject!: (e: unknown) => void
+  const abort = vi.fn(() => reject(new ApiError(-1, 'cancelled')))
+  const done = new Promise<UploadResult>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  const start = vi.fn((_: unknown, onProgress: (p: UploadProgress) => void) => {
+    report = onProgress
+    return { done, abort }
+  })
+  return { start, abort, progress: (p: UploadProgress) => report(p), resolve, reject }
+}
+
+function setup(cfg: ServerConfig = defaultConfig, token = 'tok') {
+  const t = fakeTransfer()
+  let clock = 0
+  const io: UploadIO = {
+    sendFile: t.start,
+    sendPath: t.start,
+    config: () => cfg,
+    token: () => token,
+    now: () => clock,
+  }
+  return { up: new Upload(io), t, tick: (ms: number) => (clock += ms) }
+}
+
+const file = (name: string, size: number, type = 'video/mp4') => ({ name, size, type }) as File
+
+describe('Upload', () => {
+  it('reports bytes, percent, speed and time left, then the video', async () => {
+    const { up, t, tick } = setup()
+    const f = file('clip.mp4', 4 << 20)
+    const done = up.file(f)
+    expect(t.start).toHaveBeenCalledWith(f, expect.any(Function))
+    expect([up.phase, up.fileName, up.loaded, up.total, up.percent]).toEqual(['uploading', 'clip.mp4', 0, 4 << 20, 0])
+    expect(up.eta).toBeNaN()
+
+    tick(1000)
+    t.progress({ loaded: 1 << 20, total: 4 << 20 })
+    expect(up.loaded).toBe(1 << 20)
+    expect(up.percent).toBe(25)
+    expect(up.speed).toBe(1 << 20) // 1 MiB in 1 s
+    expect(up.eta).toBe(3)
+
+    t.resolve({ id: 'v1', key: 'k' })
+    await done
+    expect([up.phase, up.videoId, up.percent]).toEqual(['done', 'v1', 100])
+  })
+
+  it('cancels: the transfer is aborted and the upload ends as cancelled', async () => {
+    const { up, t } = setup()
+    const done = up.file(file('clip.mp4', 10))
+    up.cancel()
+    await done
+    expect(t.abort).toHaveBeenCalledOnce()
+    expect([up.phase, up.message]).toEqual(['failed', 'Upload cancelled.'])
+  })
+
+  it("says the server's refusal in the client's words", async () => {
+    const { up, t } = setup()
+    const done = up.file(file('clip.mp4', 10))
+    t.reject(new ApiError(507, 'storage_full', 'storage is full: free up space on the server, then try again'))
+    await done
+    expect(up.phase).toBe('failed')
+    expect(up.message).toMatch(/^The server's storage is full/)
+  })
+
+  it.each([
+    ['over the limit', file('big.mp4', (8 << 20) + 1), 'tok', /the limit is 8 MiB\.$/],
+    ['not a video', file('notes.txt', 10, 'text/plain'), 'tok', /not a video/],
+    ['empty', file('a.mp4', 0), 'tok', /empty/],
+    ['no token', file('a.mp4', 10), '', /Enter the upload token first/],
+  ])('refuses before sending: %s', async (_, f, token, want) => {
+    const { up, t } = setup({ ...defaultConfig, max_upload_bytes: 8 << 20 }, token)
+    await up.file(f)
+    expect(t.start).not.toHaveBeenCalled()
+    expect(up.phase).toBe('failed')
+    expect(up.message).toMatch(want)
+  })
+
+  it('takes one upload at a time', async () => {
+    const { up, t } = setup()
+    up.file(file('a.mp4', 10))
+    await up.file(file('b.mp4', 10))
+    up.path('/tmp/c.mp4')
+    expect(t.start).toHaveBeenCalledOnce()
+    expect(up.fileName).toBe('a.mp4')
+    up.reset() // not while it runs
+    expect(up.phase).toBe('uploading')
+  })
+
+  it('sends a path from disk (the desktop app), showing its base name', async () => {
+    const { up, t, tick } = setup()
+    const done = up.path('C:\\Users\\me\\Videos\\holiday.mov')
+    expect(t.start).toHaveBeenCalledWith('C:\\Users\\me\\Videos\\holiday.mov', expect.any(Function))
+    expect(up.fileName).toBe('holiday.mov')
+    tick(500)
+    t.progress({ loaded: 50, total: 100 })
+    expect(up.percent).toBe(50)
+    // Go rejects with its own words.
+    t.reject('“holiday.mov” is 2.5 GiB; the limit is 1 GiB.')
+    await done
+    expect([up.phase, up.message]).toEqual(['failed', '“holiday.mov” is 2.5 GiB; the limit is 1 GiB.'])
+    up.reset()
+    expect([up.phase, up.message, up.fileName]).toEqual(['idle', '', ''])
+  })
+})
