@@ -303,7 +303,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	}
 	var ids []string
 	for _, o := range objs {
-		if id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, video.MetaPrefix), "/meta.json"); ok && video.ValidID(id) {
+		if id, ok := video.IDFromMetaKey(o.Key); ok {
 			ids = append(ids, id)
 		}
 	}
