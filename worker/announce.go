@@ -29,7 +29,7 @@ func (w *Worker) CheckTools(ctx context.Context) error {
 	return nil
 }
 
-func (w *Worker) setCurrent(l *lease) {
+func (w *Worker) setCurrent(l *jobs.Lease) {
 	w.mu.Lock()
 	w.current = l
 	w.mu.Unlock()
@@ -45,9 +45,7 @@ func (w *Worker) info(started time.Time) jobs.WorkerInfo {
 	}
 	w.mu.Lock()
 	if l := w.current; l != nil {
-		l.mu.Lock()
-		i.Job, i.Attempt, i.Progress = l.id, l.a.N, l.progress
-		l.mu.Unlock()
+		i.Job, i.Attempt, i.Progress = l.Video().ID, l.N(), l.Progress()
 	}
 	w.mu.Unlock()
 	return i

@@ -75,11 +75,11 @@ func BenchmarkTranscodeLadder(b *testing.B) {
 	}
 	workerWall := time.Since(start)
 	b.StopTimer()
-	var res jobs.Result
-	raw, err := storage.ReadAll(ctx, stores.Videos, jobs.ResultKey(id))
-	if err != nil || json.Unmarshal(raw, &res) != nil || res.Status != video.StatusDone {
-		b.Fatalf("worker result: %s %v", raw, err)
+	st, err := jobs.Load(ctx, stores.Videos, id)
+	if err != nil || st.Result == nil || st.Result.Status != video.StatusDone {
+		b.Fatalf("worker result: %+v %v", st, err)
 	}
+	res := st.Result
 	dir := b.TempDir()
 	workerFiles := map[video.Quality]string{}
 	for _, r := range res.Renditions {
@@ -194,7 +194,7 @@ func enqueue(b *testing.B, st *app.Stores, clip string) string {
 	if err := st.Videos.Create(ctx, video.MetaKey(id), mb, "application/json"); err != nil {
 		b.Fatal(err)
 	}
-	if err := jobs.Enqueue(ctx, st.Videos, jobs.Job{VideoID: id, OriginalKey: meta.OriginalKey, CreatedAt: meta.CreatedAt}); err != nil {
+	if err := jobs.Enqueue(ctx, st.Videos, id); err != nil {
 		b.Fatal(err)
 	}
 	return id

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/jobs"
+	"github.com/assetlab/assetlab/server/storage"
 	"github.com/assetlab/assetlab/worker/mediatest"
 )
 
@@ -161,14 +163,14 @@ func TestDeleteAgainFinishes(t *testing.T) {
 				t.Fatalf("upload: %d %v", code, body)
 			}
 			id := body["id"].(string)
-			ctx := context.Background()
-			videos := e.Server.Stores().Videos
-			// Cut short: tombstone written, metadata gone, the rest still there.
-			if _, err := videos.Put(ctx, jobs.ResultKey(id), strings.NewReader(`{"status":"deleted"}`), "application/json"); err != nil {
-				t.Fatal(err)
+			// Cut short by a store that cannot list: tombstone written,
+			// metadata gone, the rest still there.
+			stores := e.Server.Stores()
+			if err := jobs.Delete(context.Background(), stores.Raw, unlistable{stores.Videos}, id); err == nil {
+				t.Fatal("a delete whose store cannot list succeeded: the test would prove nothing")
 			}
-			if err := videos.Delete(ctx, "videos/"+id+"/meta.json"); err != nil {
-				t.Fatal(err)
+			if len(e.Objects()) == 0 {
+				t.Fatal("the cut-short delete left nothing: the test would prove nothing")
 			}
 			if code, _ := e.Get("/api/video/" + id + "/status"); code != http.StatusNotFound {
 				t.Errorf("status of a half-deleted video: got %d, want 404", code)
@@ -182,4 +184,11 @@ func TestDeleteAgainFinishes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// unlistable is a store whose listings fail, as an unreachable one's would.
+type unlistable struct{ storage.Store }
+
+func (unlistable) List(context.Context, string) ([]storage.Info, error) {
+	return nil, errors.New("list refused")
 }

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"errors"
-	"fmt"
 	"syscall"
 
 	"github.com/assetlab/assetlab/worker/transcode"
@@ -24,16 +23,4 @@ func tempFailure(what string, err error) error {
 	}
 	return &transcode.Error{Class: transcode.ClassEnvironment, Reason: reason,
 		Detail: what + ": " + err.Error(), Err: err}
-}
-
-// finalReason is the public reason of a job that ended in error after
-// failures failed attempts, the last of the given class.
-func finalReason(failures int, class transcode.Class, reason string) string {
-	if class == transcode.ClassInput {
-		return reason
-	}
-	if failures == 1 {
-		return "transcoding failed because of a problem on the server, not with the file: " + reason
-	}
-	return fmt.Sprintf("transcoding failed %d times because of a problem on the server, not with the file; last: %s", failures, reason)
 }

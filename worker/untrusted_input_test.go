@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/jobs"
-	"github.com/assetlab/assetlab/server/storage"
 	"github.com/assetlab/assetlab/worker/mediatest"
 	"github.com/assetlab/assetlab/worker/transcode"
 )
@@ -189,7 +187,7 @@ func TestPublicErrorsArePlain(t *testing.T) {
 				if a := lastAttempt(t, e, id); a.ErrorClass != string(transcode.ClassInput) {
 					t.Errorf("%s: attempt class %q, want input", c.name, a.ErrorClass)
 				}
-				if r, _ := result(t, e, id); r.ErrorClass != string(transcode.ClassInput) {
+				if r := result(t, e, id); r.ErrorClass != string(transcode.ClassInput) {
 					t.Errorf("%s: result class %q, want input", c.name, r.ErrorClass)
 				}
 				checkPlain(t, e, id, c.name)
@@ -244,20 +242,13 @@ func TestServerSideFailuresAreRetried(t *testing.T) {
 			if a := attempts(t, e, id); len(a) != 3 {
 				t.Errorf("attempts %v, want 3", a)
 			}
-			if r, _ := result(t, e, id); r.ErrorClass != string(c.class) {
+			if r := result(t, e, id); r.ErrorClass != string(c.class) {
 				t.Errorf("result class %q, want %s", r.ErrorClass, c.class)
 			}
 			// Each retry waits for its backoff (doubling) after the failure.
 			var prev *jobs.Attempt
-			for n := 1; n <= 3; n++ {
-				var a jobs.Attempt
-				b, err := storage.ReadAll(context.Background(), e.Server.Stores().Videos, jobs.AttemptKey(id, n))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := json.Unmarshal(b, &a); err != nil {
-					t.Fatal(err)
-				}
+			for _, a := range attempts(t, e, id) {
+				n := a.N
 				if a.ErrorClass != string(c.class) || a.Error != c.reason {
 					t.Errorf("attempt %d: %s %q, want %s %q", n, a.ErrorClass, a.Error, c.class, c.reason)
 				}
@@ -296,7 +287,7 @@ func TestTempDiskFull(t *testing.T) {
 			if st["status"] != "error" || st["error"] != want {
 				t.Errorf("status %v, want error saying %q", st, want)
 			}
-			if r, _ := result(t, e, id); r.ErrorClass != string(transcode.ClassEnvironment) {
+			if r := result(t, e, id); r.ErrorClass != string(transcode.ClassEnvironment) {
 				t.Errorf("result class %q, want environment", r.ErrorClass)
 			}
 			checkPlain(t, e, id, "temp disk full")

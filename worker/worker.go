@@ -6,14 +6,12 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,12 +24,6 @@ import (
 	"github.com/assetlab/assetlab/worker/transcode"
 )
 
-// errLostLease stops a job whose lease another worker has taken over.
-var errLostLease = errors.New("lease lost to another worker")
-
-// errVideoDeleted stops a job whose video was deleted.
-var errVideoDeleted = errors.New("the video was deleted")
-
 // Worker processes transcode jobs.
 type Worker struct {
 	raw, videos storage.Store
@@ -40,11 +32,13 @@ type Worker struct {
 	log         *slog.Logger
 	opts        transcode.Options
 
+	queue *jobs.Queue
+
 	// tools is set once CheckTools has passed.
 	tools *transcode.Tools
 	// current is the lease of the attempt being run, for the announcement.
 	mu      sync.Mutex
-	current *lease
+	current *jobs.Lease
 }
 
 // New makes a worker on the given stores.
@@ -54,10 +48,12 @@ func New(cfg config.Config, raw, videos storage.Store, log *slog.Logger) *Worker
 	}
 	host, _ := os.Hostname()
 	name := fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.IntN(1<<16))
+	log = log.With(slog.String("worker", name))
 	return &Worker{
-		raw: raw, videos: videos, cfg: cfg, name: name,
-		log:  log.With(slog.String("worker", name)),
+		raw: raw, videos: videos, cfg: cfg, name: name, log: log,
 		opts: transcode.Options{FFmpeg: cfg.FFmpeg, FFprobe: cfg.FFprobe, Preset: cfg.X264Preset},
+		queue: &jobs.Queue{Raw: raw, Videos: videos, Lease: cfg.JobLease,
+			MaxAttempts: cfg.MaxAttempts, Backoff: cfg.RetryBackoff, Log: log},
 	}
 }
 
@@ -112,244 +108,116 @@ func jitter(d time.Duration) time.Duration {
 // RunOnce looks through the queue, oldest first, and runs the first job it can
 // claim. It reports whether it did any work.
 func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
-	queued, err := w.videos.List(ctx, jobs.QueuePrefix)
+	queued, err := jobs.Queued(ctx, w.videos)
 	if err != nil {
 		return false, err
 	}
-	slices.SortFunc(queued, func(a, b storage.Info) int { return a.ModTime.Compare(b.ModTime) })
-	for _, q := range queued {
-		id, ok := jobs.IDFromQueueKey(q.Key)
-		if !ok {
-			continue
-		}
-		did, err := w.tryJob(ctx, id)
-		if err != nil {
-			if ctx.Err() != nil {
-				return did, nil
-			}
-			w.log.Warn("job failed to run", slog.String("video_id", id), slog.Any("err", err))
-			continue
-		}
-		if did {
+	for _, id := range queued {
+		l, err := w.queue.Claim(ctx, id, w.name)
+		switch {
+		case err == nil:
+			w.process(ctx, l)
 			return true, nil
+		case errors.Is(err, jobs.ErrGaveUp):
+			w.log.Warn("job ended in error", slog.String("video_id", id), slog.Any("reason", err))
+			return true, nil
+		case errors.Is(err, jobs.ErrBusy), errors.Is(err, jobs.ErrTaken), errors.Is(err, jobs.ErrEnded), errors.Is(err, jobs.ErrDeleted):
+		case ctx.Err() != nil:
+			return false, nil
+		default:
+			w.log.Warn("job failed to run", slog.String("video_id", id), slog.Any("err", err))
 		}
 	}
 	return false, nil
 }
 
-// backoff is the wait after failed attempt n before attempt n+1.
-func (w *Worker) backoff(n int) time.Duration {
-	return w.cfg.RetryBackoff << min(n-1, 10)
-}
-
-// tryJob claims and runs the job of video id if it is free. It reports whether
-// it did any work (ran the job, or ended it).
-func (w *Worker) tryJob(ctx context.Context, id string) (bool, error) {
-	st, err := jobs.Load(ctx, w.videos, id)
-	if err != nil {
-		return false, err
-	}
-	if st.Result != nil && st.Result.Status == jobs.StatusDeleted {
-		// A deletion left for an attempt that was running: finish it once
-		// no attempt holds a lease (the one running finishes it itself).
-		latest, err := jobs.LatestAttempt(ctx, w.videos, id)
-		if err != nil || (latest != nil && latest.Live(time.Now())) {
-			return false, err
-		}
-		_, err = jobs.Delete(ctx, w.raw, w.videos, id)
-		return false, err
-	}
-	if st.Result != nil {
-		// Ended, but the marker was not removed (a crash between the two).
-		return false, w.videos.Delete(ctx, jobs.QueueKey(id))
-	}
-	var meta video.Meta
-	b, err := storage.ReadAll(ctx, w.videos, video.MetaKey(id))
-	if errors.Is(err, storage.ErrNotFound) {
-		// The video was deleted: remove whatever a worker that died
-		// meanwhile may have left, and the marker.
-		_, err := jobs.Delete(ctx, w.raw, w.videos, id)
-		return false, err
-	}
-	if err != nil {
-		return false, err
-	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		return false, fmt.Errorf("decode metadata: %w", err)
-	}
-
-	n, failures := 1, 0
-	if last := st.Latest; last != nil {
-		now := time.Now()
-		if last.Live(now) {
-			return false, nil // another worker has it
-		}
-		n, failures = last.N+1, last.Failures
-		if last.State != jobs.AttemptReleased {
-			reason, class, retryable, failedAt := last.Error, transcode.Class(last.ErrorClass), last.Retryable, last.HeartbeatAt
-			if last.State == jobs.AttemptRunning {
-				reason, class, retryable, failedAt = "the worker stopped responding", transcode.ClassEnvironment, true, last.ExpiresAt
-			}
-			failures++
-			if !retryable || failures >= w.cfg.MaxAttempts {
-				if retryable {
-					reason = finalReason(failures, class, reason)
-				}
-				return true, w.finish(ctx, id, jobs.Result{Status: video.StatusError, Attempt: last.N, Error: reason, ErrorClass: string(class)})
-			}
-			if now.Before(failedAt.Add(w.backoff(failures))) {
-				return false, nil
-			}
-		}
-	}
-
-	now := time.Now().UTC()
-	a := jobs.Attempt{
-		N: n, Worker: w.name, State: jobs.AttemptRunning, Failures: failures,
-		StartedAt: now, HeartbeatAt: now, ExpiresAt: now.Add(w.cfg.JobLease),
-	}
-	body, _ := json.Marshal(a)
-	if err := w.videos.Create(ctx, jobs.AttemptKey(id, n), body, "application/json"); err != nil {
-		if errors.Is(err, storage.ErrExists) {
-			return false, nil // another worker claimed it first
-		}
-		return false, err
-	}
-	w.process(ctx, meta, a)
-	return true, nil
-}
-
-// finish ends a job with its result (the first result written wins), then
-// removes its queue marker.
-func (w *Worker) finish(ctx context.Context, id string, res jobs.Result) error {
-	res.FinishedAt = time.Now().UTC()
-	b, _ := json.Marshal(res)
-	if err := w.videos.Create(ctx, jobs.ResultKey(id), b, "application/json"); err != nil && !errors.Is(err, storage.ErrExists) {
-		return err
-	}
-	if res.Status == video.StatusError {
-		w.log.Warn("job ended in error", slog.String("video_id", id), slog.String("reason", res.Error))
-	}
-	return w.videos.Delete(ctx, jobs.QueueKey(id))
-}
-
-// process runs a claimed attempt to its end.
-func (w *Worker) process(ctx context.Context, meta video.Meta, a jobs.Attempt) {
-	id := meta.ID
-	log := w.log.With(slog.String("video_id", id), slog.Int("attempt", a.N))
-	bg := context.WithoutCancel(ctx)
-	// A delete may have come between the checks of tryJob and the claim.
-	if w.purgeIfDeleted(bg, id, a.N, log) {
-		return
-	}
+// process runs a claimed attempt to its end: transcode and upload under the
+// lease, then finish, fail or (shutting down) release it.
+func (w *Worker) process(ctx context.Context, l *jobs.Lease) {
+	meta := l.Video()
+	log := w.log.With(slog.String("video_id", meta.ID), slog.Int("attempt", l.N()))
 	jctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	lease := newLease(w, id, a, cancel)
-	w.setCurrent(lease)
+	w.setCurrent(l)
 	defer w.setCurrent(nil)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		lease.keep(jctx)
-	}()
-	stop := func() {
-		cancel(nil)
-		wg.Wait()
-	}
+	wg.Go(func() { w.keep(jctx, l, cancel, log) })
 
 	start := time.Now()
 	log.Info("transcoding", slog.Int64("bytes", meta.Size))
-	res, err := w.transcode(jctx, meta, a, lease)
-	if cause := context.Cause(jctx); errors.Is(cause, errVideoDeleted) {
-		stop()
-		log.Info("stopped: the video was deleted")
-		w.purgeIfDeleted(bg, id, a.N, log)
-		return
-	}
-	if cause := context.Cause(jctx); errors.Is(cause, errLostLease) {
-		stop()
-		log.Warn("stopped: another worker took the job over")
-		w.removeOutputs(bg, id, a.N)
-		w.purgeIfDeleted(bg, id, a.N, log)
-		return
-	}
-	if err != nil {
-		stop()
-		// The input may have gone with the video before a heartbeat told.
-		if w.purgeIfDeleted(bg, id, a.N, log) {
+	res, err := w.transcode(jctx, l)
+	// No more heartbeats: what follows ends the attempt.
+	cancel(nil)
+	wg.Wait()
+	bg := context.WithoutCancel(ctx)
+	switch {
+	case err == nil:
+		err = l.Finish(bg, res)
+		if err == nil {
+			log.Info("transcoded", slog.Duration("took", time.Since(start)), slog.Int("renditions", len(res.Renditions)))
+			if w.cfg.DeleteOriginal {
+				if err := w.raw.Delete(bg, meta.OriginalKey); err != nil {
+					log.Warn("delete original", slog.Any("err", err))
+				}
+			}
 			return
 		}
-		defer w.purgeIfDeleted(bg, id, a.N, log) // a delete that raced the record below
-		if ctx.Err() != nil {
-			// Shutting down: hand the job back, so that another worker (or
-			// this one, restarted) takes it at once, without it counting as
-			// a failure.
-			w.release(context.WithoutCancel(ctx), id, a, log)
-			return
+		if !stopped(log, err) {
+			// The result could not be stored: a failure like any other.
+			w.fail(bg, l, err, log)
 		}
-		w.fail(context.WithoutCancel(ctx), id, a, err, log)
-		return
+	case ctx.Err() != nil:
+		// Shutting down: hand the job back, so that another worker (or
+		// this one, restarted) takes it at once, without it counting as
+		// a failure.
+		err := l.Release(bg)
+		if err == nil {
+			log.Info("released the job: shutting down")
+		} else if !stopped(log, err) {
+			log.Warn("release the job", slog.Any("err", err))
+		}
+	default:
+		w.fail(bg, l, err, log)
 	}
-	if lease.lost() {
-		stop()
-		log.Warn("stopped before commit: another worker took the job over")
-		w.removeOutputs(bg, id, a.N)
-		w.purgeIfDeleted(bg, id, a.N, log)
-		return
-	}
-	err = w.commit(jctx, id, a.N, res)
-	stop()
-	// Whatever the commit did, a delete may have come meanwhile: its
-	// tombstone makes the commit fail, and a delete that has finished
-	// already shows as metadata gone.
-	if w.purgeIfDeleted(bg, id, a.N, log) {
-		return
-	}
-	if errors.Is(err, storage.ErrExists) {
-		log.Warn("another attempt ended the job first")
-		w.removeOutputs(bg, id, a.N)
-		return
-	}
-	if err != nil {
-		w.fail(context.WithoutCancel(ctx), id, a, err, log)
-		w.purgeIfDeleted(bg, id, a.N, log)
-		return
-	}
-	log.Info("transcoded", slog.Duration("took", time.Since(start)), slog.Int("renditions", len(res.Renditions)))
-	w.tidy(context.WithoutCancel(ctx), meta, a.N)
 }
 
-// purgeIfDeleted runs once attempt n has stopped writing (its lease is no
-// longer renewed): if the video was deleted meanwhile, what the delete may
-// have missed (this attempt's outputs and documents, written after it
-// listed them) goes, and the deletion is finished. It reports whether the
-// video was deleted.
-func (w *Worker) purgeIfDeleted(ctx context.Context, id string, n int, log *slog.Logger) bool {
-	deleted, err := jobs.Deleted(ctx, w.videos, id)
-	if err != nil {
-		log.Warn("check whether the video was deleted", slog.Any("err", err))
+// fail records a failed attempt. The attempt and the result keep only the
+// public reason and the class; the details (FFmpeg's words, paths) go to the
+// log.
+func (w *Worker) fail(ctx context.Context, l *jobs.Lease, err error, log *slog.Logger) {
+	te := transcode.Classify(err)
+	res, ferr := l.Fail(ctx, jobs.Failure{Class: string(te.Class), Reason: te.Reason, Retryable: te.Class != transcode.ClassInput})
+	if stopped(log, ferr) {
+		return
+	}
+	log.Warn("attempt failed", slog.String("class", string(te.Class)), slog.String("reason", te.Reason), slog.String("detail", te.Detail))
+	if ferr != nil {
+		log.Warn("record the failure", slog.Any("err", ferr))
+	}
+	if res != nil {
+		log.Warn("job ended in error", slog.String("reason", res.Error))
+	}
+}
+
+// stopped logs an attempt that ended because it was over already: the
+// video was deleted, or another attempt took the job or ended it.
+func stopped(log *slog.Logger, err error) bool {
+	switch {
+	case errors.Is(err, jobs.ErrDeleted):
+		log.Info("stopped: the video was deleted")
+	case errors.Is(err, jobs.ErrLeaseLost):
+		log.Warn("stopped: another worker took the job over")
+	case errors.Is(err, jobs.ErrEnded):
+		log.Warn("another attempt ended the job first")
+	default:
 		return false
 	}
-	if !deleted {
-		return false
-	}
-	w.removeOutputs(ctx, id, n)
-	// This attempt's document first, so that Delete does not take it for a
-	// running attempt and leave the tombstone for it.
-	if err := w.videos.Delete(ctx, jobs.AttemptKey(id, n)); err != nil {
-		log.Warn("remove the attempt of a deleted video", slog.Any("err", err))
-	}
-	if _, err := jobs.Delete(ctx, w.raw, w.videos, id); err != nil {
-		log.Warn("finish deleting the video; the next queue scan retries", slog.Any("err", err))
-		return true
-	}
-	log.Info("the video was deleted: removed what this attempt made")
 	return true
 }
 
 // transcode makes and uploads the renditions of one attempt.
-func (w *Worker) transcode(ctx context.Context, meta video.Meta, a jobs.Attempt, lease *lease) (jobs.Result, error) {
+func (w *Worker) transcode(ctx context.Context, l *jobs.Lease) (jobs.Result, error) {
+	meta := l.Video()
 	loc, err := w.inputURL(ctx, meta.OriginalKey)
 	if err != nil {
 		return jobs.Result{}, storageFailure("locate the original", err)
@@ -368,20 +236,17 @@ func (w *Worker) transcode(ctx context.Context, meta video.Meta, a jobs.Attempt,
 	}
 	defer os.RemoveAll(dir)
 
-	src, out, err := transcode.Transcode(ctx, input, dir, w.opts, lease.setProgress)
+	src, out, err := transcode.Transcode(ctx, input, dir, w.opts, l.SetProgress)
 	if err != nil {
 		return jobs.Result{}, err
 	}
-	res := jobs.Result{
-		Status: video.StatusDone, Attempt: a.N,
-		Duration: src.Duration, Width: src.Width, Height: src.Height,
-	}
+	res := jobs.Result{Duration: src.Duration, Width: src.Width, Height: src.Height}
 	for _, o := range out.Outputs {
 		f, err := os.Open(o.Path)
 		if err != nil {
 			return jobs.Result{}, tempFailure("open "+string(o.Rung.Quality), err)
 		}
-		_, err = w.videos.Put(ctx, video.RenditionKey(meta.ID, a.N, o.Rung.Quality), f, "video/mp4")
+		_, err = w.videos.Put(ctx, video.RenditionKey(meta.ID, l.N(), o.Rung.Quality), f, "video/mp4")
 		f.Close()
 		if err != nil {
 			return jobs.Result{}, storageFailure("store "+string(o.Rung.Quality), err)
@@ -399,7 +264,7 @@ func (w *Worker) transcode(ctx context.Context, meta video.Meta, a jobs.Attempt,
 		if err != nil {
 			return jobs.Result{}, tempFailure("open the poster", err)
 		}
-		_, err = w.videos.Put(ctx, video.PosterKey(meta.ID, a.N), f, "image/jpeg")
+		_, err = w.videos.Put(ctx, video.PosterKey(meta.ID, l.N()), f, "image/jpeg")
 		f.Close()
 		if err != nil {
 			return jobs.Result{}, storageFailure("store the poster", err)
@@ -417,82 +282,6 @@ func (w *Worker) inputURL(ctx context.Context, key string) (string, error) {
 		return l.Path(key)
 	}
 	return w.raw.PresignGet(ctx, key, 24*time.Hour)
-}
-
-// commit ends the job as done, unless another attempt already ended it
-// (storage.ErrExists).
-func (w *Worker) commit(ctx context.Context, id string, n int, res jobs.Result) error {
-	res.FinishedAt = time.Now().UTC()
-	b, _ := json.Marshal(res)
-	return w.videos.Create(context.WithoutCancel(ctx), jobs.ResultKey(id), b, "application/json")
-}
-
-// fail records a failed attempt; bad input, or the last allowed attempt, ends
-// the job in error. The attempt and the result keep only the public reason
-// and the class; the details (FFmpeg's words, paths) go to the log.
-func (w *Worker) fail(ctx context.Context, id string, a jobs.Attempt, err error, log *slog.Logger) {
-	w.removeOutputs(ctx, id, a.N)
-	te := transcode.Classify(err)
-	retryable, reason := te.Class != transcode.ClassInput, te.Reason
-	log.Warn("attempt failed", slog.String("class", string(te.Class)), slog.String("reason", reason), slog.String("detail", te.Detail))
-	now := time.Now().UTC()
-	a.State, a.Error, a.ErrorClass, a.Retryable, a.HeartbeatAt, a.ExpiresAt = jobs.AttemptFailed, reason, string(te.Class), retryable, now, now
-	b, _ := json.Marshal(a)
-	if _, err := w.videos.Put(ctx, jobs.AttemptKey(id, a.N), strings.NewReader(string(b)), "application/json"); err != nil {
-		log.Warn("record failed attempt", slog.Any("err", err))
-		return // its lease will expire, and the job be retried
-	}
-	if !retryable || a.Failures+1 >= w.cfg.MaxAttempts {
-		reason = finalReason(a.Failures+1, te.Class, reason)
-		if err := w.finish(ctx, id, jobs.Result{Status: video.StatusError, Attempt: a.N, Error: reason, ErrorClass: string(te.Class)}); err != nil {
-			log.Warn("record job error", slog.Any("err", err))
-		}
-	}
-}
-
-// release hands an attempt back when the worker stops: its outputs go, and
-// its document says it was released, which ends its lease now.
-func (w *Worker) release(ctx context.Context, id string, a jobs.Attempt, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	w.removeOutputs(ctx, id, a.N)
-	now := time.Now().UTC()
-	a.State, a.HeartbeatAt, a.ExpiresAt = jobs.AttemptReleased, now, now
-	b, _ := json.Marshal(a)
-	if _, err := w.videos.Put(ctx, jobs.AttemptKey(id, a.N), strings.NewReader(string(b)), "application/json"); err != nil {
-		log.Warn("release the job; its lease will expire instead", slog.Any("err", err))
-		return
-	}
-	log.Info("released the job: shutting down")
-}
-
-// tidy runs after a job is done: the queue marker and the outputs of other
-// attempts go, and the original too if so configured.
-func (w *Worker) tidy(ctx context.Context, meta video.Meta, winner int) {
-	if err := w.videos.Delete(ctx, jobs.QueueKey(meta.ID)); err != nil {
-		w.log.Warn("remove queue marker", slog.Any("err", err))
-	}
-	for n := 1; n < winner; n++ {
-		w.removeOutputs(ctx, meta.ID, n)
-	}
-	if w.cfg.DeleteOriginal {
-		if err := w.raw.Delete(ctx, meta.OriginalKey); err != nil {
-			w.log.Warn("delete original", slog.Any("err", err))
-		}
-	}
-}
-
-// removeOutputs deletes what attempt n uploaded.
-func (w *Worker) removeOutputs(ctx context.Context, id string, n int) {
-	prefix := strings.TrimSuffix(video.PosterKey(id, n), "poster.jpg")
-	objs, err := w.videos.List(ctx, prefix)
-	if err != nil {
-		w.log.Warn("list outputs to remove", slog.Any("err", err))
-		return
-	}
-	for _, o := range objs {
-		w.videos.Delete(ctx, o.Key)
-	}
 }
 
 // cleanStaleTemp removes temp folders left by worker processes that died.

@@ -2,11 +2,11 @@ package worker_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,7 +14,6 @@ import (
 
 	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/jobs"
-	"github.com/assetlab/assetlab/server/storage"
 	"github.com/assetlab/assetlab/server/video"
 	"github.com/assetlab/assetlab/worker"
 	"github.com/assetlab/assetlab/worker/mediatest"
@@ -126,28 +125,23 @@ func waitStatus(t *testing.T, e *apptest.Env, id string, timeout time.Duration) 
 	}
 }
 
-func attempts(t *testing.T, e *apptest.Env, id string) []string {
+func attempts(t *testing.T, e *apptest.Env, id string) []jobs.Attempt {
 	t.Helper()
-	list, err := e.Server.Stores().Videos.List(context.Background(), jobs.AttemptPrefix(id))
+	list, err := jobs.Attempts(context.Background(), e.Server.Stores().Videos, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var keys []string
-	for _, o := range list {
-		keys = append(keys, strings.TrimPrefix(o.Key, "jobs/"+id+"/"))
-	}
-	return keys
+	return list
 }
 
-func result(t *testing.T, e *apptest.Env, id string) (jobs.Result, []byte) {
+// result reads the result of a job, which must have ended.
+func result(t *testing.T, e *apptest.Env, id string) jobs.Result {
 	t.Helper()
-	b, err := storage.ReadAll(context.Background(), e.Server.Stores().Videos, jobs.ResultKey(id))
-	if err != nil {
-		t.Fatalf("read result: %v", err)
+	st, err := jobs.Load(context.Background(), e.Server.Stores().Videos, id)
+	if err != nil || st.Result == nil {
+		t.Fatalf("read result: %+v %v", st, err)
 	}
-	var r jobs.Result
-	json.Unmarshal(b, &r)
-	return r, b
+	return *st.Result
 }
 
 // checkRenditions fetches every rendition through the API and checks it with ffprobe.
@@ -219,7 +213,7 @@ func TestManyWorkersManyJobs(t *testing.T) {
 			}
 			checkRenditions(t, e, ids[0], "360p", 1)
 			// Nothing is left in the queue.
-			if q, _ := e.Server.Stores().Videos.List(context.Background(), jobs.QueuePrefix); len(q) != 0 {
+			if q, _ := jobs.Queued(context.Background(), e.Server.Stores().Videos); len(q) != 0 {
 				t.Errorf("queue still holds %d markers", len(q))
 			}
 		})
@@ -256,14 +250,14 @@ func TestKillWorkerMidTranscode(t *testing.T) {
 			if st["status"] != "done" {
 				t.Fatalf("status %v, want done", st)
 			}
-			if r, _ := result(t, e, id); r.Attempt != 2 {
+			if r := result(t, e, id); r.Attempt != 2 {
 				t.Errorf("result from attempt %d, want 2", r.Attempt)
 			}
 			if n := runsPerVideo(t, runs)[id]; n != 2 {
 				t.Errorf("%d transcodes, want 2 (the killed one and the takeover)", n)
 			}
 			checkRenditions(t, e, id, "360p,720p", 12)
-			left, _ := e.Server.Stores().Videos.List(context.Background(), "videos/"+id+"/a1/")
+			left, _ := e.Server.Stores().Videos.List(context.Background(), video.AttemptPrefix(id, 1))
 			if len(left) != 0 {
 				t.Errorf("outputs of the killed attempt remain: %v", left)
 			}
@@ -334,13 +328,13 @@ func TestZombieCannotOverwrite(t *testing.T) {
 	if st := waitStatus(t, e, id, 2*time.Minute); st["status"] != "done" {
 		t.Fatalf("status %v, want done", st)
 	}
-	res, before := result(t, e, id)
+	res := result(t, e, id)
 	if res.Attempt != 2 {
 		t.Fatalf("result from attempt %d, want 2", res.Attempt)
 	}
 	etags := func() map[string]string {
 		m := map[string]string{}
-		list, _ := e.Server.Stores().Videos.List(context.Background(), "videos/"+id+"/a2/")
+		list, _ := e.Server.Stores().Videos.List(context.Background(), video.AttemptPrefix(id, 2))
 		for _, o := range list {
 			m[o.Key] = o.ETag
 		}
@@ -354,14 +348,14 @@ func TestZombieCannotOverwrite(t *testing.T) {
 			strings.Contains(zombie.logText(), "another attempt ended the job first")
 	})
 	time.Sleep(500 * time.Millisecond)
-	if _, after := result(t, e, id); string(after) != string(before) {
-		t.Errorf("result changed:\n%s\n%s", before, after)
+	if after := result(t, e, id); !reflect.DeepEqual(after, res) {
+		t.Errorf("result changed:\n%+v\n%+v", res, after)
 	}
 	if got := etags(); fmt.Sprint(got) != fmt.Sprint(winner) {
 		t.Errorf("winner's outputs changed: %v, were %v", got, winner)
 	}
 	waitFor(t, 10*time.Second, "the zombie's outputs to be removed", func() bool {
-		left, _ := e.Server.Stores().Videos.List(context.Background(), "videos/"+id+"/a1/")
+		left, _ := e.Server.Stores().Videos.List(context.Background(), video.AttemptPrefix(id, 1))
 		return len(left) == 0
 	})
 	checkRenditions(t, e, id, "360p,720p", 10)

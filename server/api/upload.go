@@ -160,9 +160,7 @@ func (a *API) commit(ctx context.Context, meta video.Meta) error {
 	if err := a.Videos.Create(ctx, video.MetaKey(meta.ID), b, "application/json"); err != nil {
 		return fmt.Errorf("store metadata: %w", err)
 	}
-	return jobs.Enqueue(ctx, a.Videos, jobs.Job{
-		VideoID: meta.ID, OriginalKey: meta.OriginalKey, CreatedAt: meta.CreatedAt,
-	})
+	return jobs.Enqueue(ctx, a.Videos, meta.ID)
 }
 
 func uploadErr(a *API, err error) error {

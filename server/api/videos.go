@@ -303,7 +303,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	}
 	var ids []string
 	for _, o := range objs {
-		if id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, video.MetaPrefix), "/meta.json"); ok && video.ValidID(id) {
+		if id, ok := video.IDFromMetaKey(o.Key); ok {
 			ids = append(ids, id)
 		}
 	}
@@ -349,20 +349,11 @@ func (a *API) remove(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.WithoutCancel(r.Context())
-	if _, err := a.loadMeta(ctx, id); err != nil {
-		var e *Error
-		if !errors.As(err, &e) || e.Status != http.StatusNotFound {
-			return err
-		}
-		if begun, terr := jobs.Tombstoned(ctx, a.Videos, id); terr != nil || !begun {
-			if terr != nil {
-				return terr
-			}
-			return err
-		}
+	err = jobs.Delete(context.WithoutCancel(r.Context()), a.Raw, a.Videos, id)
+	if errors.Is(err, jobs.ErrNoVideo) {
+		return errorf(http.StatusNotFound, "video not found")
 	}
-	if _, err := jobs.Delete(ctx, a.Raw, a.Videos, id); err != nil {
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -3,7 +3,6 @@ package jobs
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -18,11 +17,15 @@ import (
 // attempt that finishes anyway cannot create its own result (ErrExists).
 const StatusDeleted = "deleted"
 
-// Deleted reports whether video id is deleted or being deleted: its metadata
+// ErrNoVideo is returned by Delete for a video that does not exist and whose
+// deletion was not begun either.
+var ErrNoVideo = errors.New("no such video")
+
+// isDeleted reports whether video id is deleted or being deleted: its metadata
 // is gone, or its job ended with a tombstone. A worker asks after each write
 // it makes for a video (its claim, its last attempt document, its result):
 // the writes a concurrent delete could have missed are then its to remove.
-func Deleted(ctx context.Context, s storage.Store, id string) (bool, error) {
+func isDeleted(ctx context.Context, s storage.Store, id string) (bool, error) {
 	_, err := s.Stat(ctx, video.MetaKey(id))
 	if errors.Is(err, storage.ErrNotFound) {
 		return true, nil
@@ -30,25 +33,39 @@ func Deleted(ctx context.Context, s storage.Store, id string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var res Result
-	err = readJSON(ctx, s, ResultKey(id), &res)
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return res.Status == StatusDeleted, nil
+	return tombstoned(ctx, s, id)
 }
 
 // Delete removes video id and everything made from it: its documents,
-// renditions, job and original. It can be run again, by the API or by a
-// worker, after a failure at any step, and it is safe against a transcode of
-// the video running at the same time. The order is what makes it so:
+// renditions, job and original; or, if the video already answers 404 because
+// an earlier deletion was cut short, it finishes that deletion. It returns
+// ErrNoVideo if there is neither. See purge for how it is safe against a
+// transcode of the video running at the same time.
+func Delete(ctx context.Context, raw, videos storage.Store, id string) error {
+	_, err := videos.Stat(ctx, video.MetaKey(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		begun, terr := tombstoned(ctx, videos, id)
+		if terr != nil {
+			return fmt.Errorf("delete %s: %w", id, terr)
+		}
+		if !begun {
+			return ErrNoVideo
+		}
+	} else if err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
+	}
+	_, err = purge(ctx, raw, videos, id)
+	return err
+}
+
+// purge removes video id and everything made from it. It can be run again,
+// by the API or by a worker, after a failure at any step, and it is safe
+// against a transcode of the video running at the same time. The order is
+// what makes it so:
 //
 //  1. The tombstone (a result saying "deleted") fences off any running
 //     attempt: it stops at its next heartbeat, and its result write fails.
-//  2. The metadata: the video now answers 404, and Deleted reports true
+//  2. The metadata: the video now answers 404, and isDeleted reports true
 //     until the end, so a worker that writes anything after this step finds
 //     out when it checks, and removes it.
 //  3. Everything else but the tombstone.
@@ -59,23 +76,22 @@ func Deleted(ctx context.Context, s storage.Store, id string) (bool, error) {
 //     once the lease is over.
 //
 // It reports whether the tombstone was left for a running attempt.
-func Delete(ctx context.Context, raw, videos storage.Store, id string) (left bool, err error) {
+func purge(ctx context.Context, raw, videos storage.Store, id string) (left bool, err error) {
 	var prior Result
-	err = readJSON(ctx, videos, ResultKey(id), &prior)
+	err = readJSON(ctx, videos, resultKey(id), &prior)
 	ended := err == nil && prior.Status != StatusDeleted
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return false, fmt.Errorf("delete %s: %w", id, err)
 	}
-	b, _ := json.Marshal(Result{Status: StatusDeleted, FinishedAt: time.Now().UTC()})
-	if _, err := videos.Put(ctx, ResultKey(id), bytes.NewReader(b), "application/json"); err != nil {
+	if err := writeResult(ctx, videos, id, Result{Status: StatusDeleted}); err != nil {
 		return false, fmt.Errorf("delete %s: write tombstone: %w", id, err)
 	}
 	if err := videos.Delete(ctx, video.MetaKey(id)); err != nil {
 		return false, fmt.Errorf("delete %s: %w", id, err)
 	}
 	// Read after the tombstone: an attempt claimed later saw the tombstone
-	// (and did not start) or checks Deleted right after its claim.
-	running, keep := false, ResultKey(id)
+	// (and did not start) or checks isDeleted right after its claim.
+	running, keep := false, resultKey(id)
 	if !ended {
 		latest, err := LatestAttempt(ctx, videos, id)
 		if err != nil {
@@ -84,14 +100,13 @@ func Delete(ctx context.Context, raw, videos storage.Store, id string) (left boo
 		if latest != nil && latest.Live(time.Now()) {
 			// Its document stays too, so that no other worker finishes
 			// the deletion before that attempt's lease is over.
-			running, keep = true, AttemptKey(id, latest.N)
+			running, keep = true, attemptKey(id, latest.N)
 		}
 	}
 	if running {
 		// The marker is how a worker finds this deletion again should the
 		// running one die; it normally still exists, but make sure.
-		mb, _ := json.Marshal(Job{VideoID: id, CreatedAt: time.Now().UTC()})
-		if _, err := videos.Put(ctx, QueueKey(id), bytes.NewReader(mb), "application/json"); err != nil {
+		if _, err := videos.Put(ctx, QueueKey(id), bytes.NewReader(nil), "application/octet-stream"); err != nil {
 			return false, fmt.Errorf("delete %s: %w", id, err)
 		}
 	}
@@ -99,16 +114,16 @@ func Delete(ctx context.Context, raw, videos storage.Store, id string) (left boo
 		s      storage.Store
 		prefix string
 	}{
-		{videos, "jobs/" + id + "/"},
-		{videos, video.MetaPrefix + id + "/"},
-		{raw, video.OriginalKey(id, "")}, // whatever its extension
+		{videos, jobPrefix(id)},
+		{videos, video.Prefix(id)},
+		{raw, video.OriginalPrefix(id)}, // whatever its extension
 	} {
 		objs, err := p.s.List(ctx, p.prefix)
 		if err != nil {
 			return false, fmt.Errorf("delete %s: %w", id, err)
 		}
 		for _, o := range objs {
-			if o.Key == ResultKey(id) || o.Key == keep {
+			if o.Key == resultKey(id) || o.Key == keep {
 				continue
 			}
 			if err := p.s.Delete(ctx, o.Key); err != nil {
@@ -122,17 +137,17 @@ func Delete(ctx context.Context, raw, videos storage.Store, id string) (left boo
 	if err := videos.Delete(ctx, QueueKey(id)); err != nil {
 		return false, fmt.Errorf("delete %s: %w", id, err)
 	}
-	if err := videos.Delete(ctx, ResultKey(id)); err != nil {
+	if err := videos.Delete(ctx, resultKey(id)); err != nil {
 		return false, fmt.Errorf("delete %s: %w", id, err)
 	}
 	return false, nil
 }
 
-// Tombstoned reports whether a deletion of video id was started and not
+// tombstoned reports whether a deletion of video id was begun and not
 // finished (its tombstone is still there).
-func Tombstoned(ctx context.Context, s storage.Store, id string) (bool, error) {
+func tombstoned(ctx context.Context, s storage.Store, id string) (bool, error) {
 	var res Result
-	err := readJSON(ctx, s, ResultKey(id), &res)
+	err := readJSON(ctx, s, resultKey(id), &res)
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}

@@ -4,13 +4,20 @@
 // create-if-absent, keeps it alive with heartbeats, and ends the job by creating
 // its result document, again create-if-absent, so exactly one attempt decides how
 // a job ends.
+//
+// Every state change of a job is a function or method of this package
+// (Enqueue, Queue.Claim, Lease.Renew, Lease.Fail, Lease.Release, Lease.Finish,
+// Delete), and the keys of the queue markers, attempts and results are known
+// only to it.
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,33 +25,33 @@ import (
 	"github.com/assetlab/assetlab/server/video"
 )
 
-// QueuePrefix is the prefix of the queue markers, one per unfinished job.
-const QueuePrefix = "jobs/queue/"
+// Key layout, in the video store.
+const (
+	root        = "jobs/"
+	queuePrefix = root + "queue/"
+)
 
-// QueueKey is the queue marker of a video's job.
-func QueueKey(id string) string { return QueuePrefix + id + ".json" }
+// QueueKey is the queue marker of a video's job: an empty object, there while
+// the job has not ended. Its key says which video; its time, how long it has
+// waited. A worker reads the video's own Meta document, not the marker: that
+// document is there anyway, and its absence is how a deleted video shows.
+func QueueKey(id string) string { return queuePrefix + id + ".json" }
 
-// IDFromQueueKey returns the video ID of a queue marker key.
-func IDFromQueueKey(key string) (string, bool) {
-	id, ok := strings.CutSuffix(strings.TrimPrefix(key, QueuePrefix), ".json")
+func idFromQueueKey(key string) (string, bool) {
+	id, ok := strings.CutSuffix(strings.TrimPrefix(key, queuePrefix), ".json")
 	return id, ok && video.ValidID(id)
 }
 
-// AttemptPrefix is the prefix of a job's attempt documents.
-func AttemptPrefix(id string) string { return "jobs/" + id + "/attempt-" }
+// jobPrefix holds a job's attempts and result.
+func jobPrefix(id string) string { return root + id + "/" }
 
-// AttemptKey is the document of attempt n (1-based) of a job.
-func AttemptKey(id string, n int) string { return fmt.Sprintf("%s%04d.json", AttemptPrefix(id), n) }
+func attemptPrefix(id string) string { return jobPrefix(id) + "attempt-" }
 
-// ResultKey is the document that ends a job.
-func ResultKey(id string) string { return "jobs/" + id + "/result.json" }
+// attemptKey is the document of attempt n (1-based) of a job.
+func attemptKey(id string, n int) string { return fmt.Sprintf("%s%04d.json", attemptPrefix(id), n) }
 
-// Job is the queue marker's content: what a worker needs to start.
-type Job struct {
-	VideoID     string    `json:"video_id"`
-	OriginalKey string    `json:"original_key"`
-	CreatedAt   time.Time `json:"created_at"`
-}
+// resultKey is the document that ends a job.
+func resultKey(id string) string { return jobPrefix(id) + "result.json" }
 
 // Attempt states.
 const (
@@ -94,7 +101,7 @@ type Rendition struct {
 
 // Result ends a job: done with its renditions, or error with a reason.
 type Result struct {
-	Status     string      `json:"status"` // video.StatusDone or video.StatusError
+	Status     string      `json:"status"` // video.StatusDone, video.StatusError or StatusDeleted
 	Attempt    int         `json:"attempt"`
 	Renditions []Rendition `json:"renditions,omitempty"`
 	Poster     bool        `json:"poster,omitempty"`
@@ -107,16 +114,28 @@ type Result struct {
 	FinishedAt time.Time `json:"finished_at"`
 }
 
-// Enqueue creates the queue marker of a job.
-func Enqueue(ctx context.Context, s storage.Store, j Job) error {
-	b, err := json.Marshal(j)
-	if err != nil {
-		return err
-	}
-	if err := s.Create(ctx, QueueKey(j.VideoID), b, "application/json"); err != nil {
-		return fmt.Errorf("enqueue %s: %w", j.VideoID, err)
+// Enqueue creates the queue marker of video id's job.
+func Enqueue(ctx context.Context, s storage.Store, id string) error {
+	if err := s.Create(ctx, QueueKey(id), nil, "application/octet-stream"); err != nil {
+		return fmt.Errorf("enqueue %s: %w", id, err)
 	}
 	return nil
+}
+
+// Queued lists the videos whose jobs are queued, oldest first.
+func Queued(ctx context.Context, s storage.Store) ([]string, error) {
+	list, err := s.List(ctx, queuePrefix)
+	if err != nil {
+		return nil, fmt.Errorf("list the queue: %w", err)
+	}
+	slices.SortFunc(list, func(a, b storage.Info) int { return a.ModTime.Compare(b.ModTime) })
+	ids := make([]string, 0, len(list))
+	for _, o := range list {
+		if id, ok := idFromQueueKey(o.Key); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }
 
 // State is what is known of a job at one moment.
@@ -133,7 +152,7 @@ type State struct {
 // Load reads the state of a video's job.
 func Load(ctx context.Context, s storage.Store, id string) (State, error) {
 	var res Result
-	err := readJSON(ctx, s, ResultKey(id), &res)
+	err := readJSON(ctx, s, resultKey(id), &res)
 	switch {
 	case err == nil:
 		return State{Status: res.Status, Result: &res, Progress: 100}, nil
@@ -154,7 +173,7 @@ func Load(ctx context.Context, s storage.Store, id string) (State, error) {
 
 // LatestAttempt returns the newest attempt of a job, or nil if none was made.
 func LatestAttempt(ctx context.Context, s storage.Store, id string) (*Attempt, error) {
-	list, err := s.List(ctx, AttemptPrefix(id))
+	list, err := s.List(ctx, attemptPrefix(id))
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +189,56 @@ func LatestAttempt(ctx context.Context, s storage.Store, id string) (*Attempt, e
 		return &a, nil
 	}
 	return nil, nil
+}
+
+// Attempts returns every attempt of a job, oldest first.
+func Attempts(ctx context.Context, s storage.Store, id string) ([]Attempt, error) {
+	list, err := s.List(ctx, attemptPrefix(id))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Attempt, 0, len(list))
+	for _, o := range list {
+		var a Attempt
+		err := readJSON(ctx, s, o.Key, &a)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// writeAttempt writes an attempt's document: create-if-absent for the claim
+// (ErrExists if another worker made that attempt first), overwriting after.
+func writeAttempt(ctx context.Context, s storage.Store, id string, a Attempt, create bool) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	if create {
+		return s.Create(ctx, attemptKey(id, a.N), b, "application/json")
+	}
+	_, err = s.Put(ctx, attemptKey(id, a.N), bytes.NewReader(b), "application/json")
+	return err
+}
+
+// writeResult ends a job. An attempt's result is created once (ErrExists if
+// the job has ended already); a tombstone overwrites whatever is there.
+func writeResult(ctx context.Context, s storage.Store, id string, res Result) error {
+	res.FinishedAt = time.Now().UTC()
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	if res.Status == StatusDeleted {
+		_, err = s.Put(ctx, resultKey(id), bytes.NewReader(b), "application/json")
+		return err
+	}
+	return s.Create(ctx, resultKey(id), b, "application/json")
 }
 
 func readJSON(ctx context.Context, s storage.Store, key string, v any) error {

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,19 +94,19 @@ func TestDelete(t *testing.T) {
 	}{
 		{"no attempt", 0, ""},
 		{"expired attempt", -time.Second, ""},
-		{"running attempt", time.Minute, AttemptKey(id, 1) + " " + ResultKey(id) + " " + QueueKey(id)},
+		{"running attempt", time.Minute, attemptKey(id, 1) + " " + resultKey(id) + " " + QueueKey(id)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			raw, videos := newStore(t), newStore(t)
 			raw.Create(ctx, video.OriginalKey(id, ".mp4"), []byte("x"), "video/mp4")
 			videos.Create(ctx, video.MetaKey(id), []byte("{}"), "application/json")
 			videos.Create(ctx, video.RenditionKey(id, 1, "360p"), []byte("x"), "video/mp4")
-			Enqueue(ctx, videos, Job{VideoID: id})
+			Enqueue(ctx, videos, id)
 			if c.expiresIn != 0 {
 				b, _ := json.Marshal(Attempt{N: 1, State: AttemptRunning, ExpiresAt: time.Now().Add(c.expiresIn)})
-				videos.Create(ctx, AttemptKey(id, 1), b, "application/json")
+				videos.Create(ctx, attemptKey(id, 1), b, "application/json")
 			}
-			left, err := Delete(ctx, raw, videos, id)
+			left, err := purge(ctx, raw, videos, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,9 +116,44 @@ func TestDelete(t *testing.T) {
 			if got := keys(t, raw); got != "" {
 				t.Errorf("raw store holds %q, want nothing", got)
 			}
-			if deleted, err := Deleted(ctx, videos, id); !deleted || err != nil {
-				t.Errorf("Deleted: got %v, %v; want true", deleted, err)
+			if deleted, err := isDeleted(ctx, videos, id); !deleted || err != nil {
+				t.Errorf("isDeleted: got %v, %v; want true", deleted, err)
 			}
 		})
 	}
+}
+
+// Delete deletes a video, finishes a deletion that was cut short, and says
+// when there is neither.
+func TestDeleteWhat(t *testing.T) {
+	ctx := context.Background()
+	eachBackend(t, func(t *testing.T, raw, videos storage.Store) {
+		if err := Delete(ctx, raw, videos, video.NewID()); !errors.Is(err, ErrNoVideo) {
+			t.Errorf("delete of an unknown video: got %v, want ErrNoVideo", err)
+		}
+		id := upload(t, raw, videos)
+		output(t, videos, id, 1)
+		if err := Delete(ctx, raw, videos, id); err != nil {
+			t.Fatal(err)
+		}
+		assertGone(t, raw, videos, id)
+		if err := Delete(ctx, raw, videos, id); !errors.Is(err, ErrNoVideo) {
+			t.Errorf("delete again: got %v, want ErrNoVideo", err)
+		}
+
+		// Cut short after the metadata went: the tombstone says a
+		// deletion was begun, so deleting again finishes it.
+		id = upload(t, raw, videos)
+		output(t, videos, id, 1)
+		if err := writeResult(ctx, videos, id, Result{Status: StatusDeleted}); err != nil {
+			t.Fatal(err)
+		}
+		if err := videos.Delete(ctx, video.MetaKey(id)); err != nil {
+			t.Fatal(err)
+		}
+		if err := Delete(ctx, raw, videos, id); err != nil {
+			t.Fatalf("finish a cut-short delete: %v", err)
+		}
+		assertGone(t, raw, videos, id)
+	})
 }

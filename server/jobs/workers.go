@@ -13,12 +13,12 @@ import (
 	"github.com/assetlab/assetlab/server/storage"
 )
 
-// WorkersPrefix holds one announcement per running worker, so that the API
+// workersPrefix holds one announcement per running worker, so that the API
 // can tell "no transcoder is running" from "waiting in line".
-const WorkersPrefix = "workers/"
+const workersPrefix = "workers/"
 
-// WorkerKey is the announcement of the worker called name.
-func WorkerKey(name string) string { return WorkersPrefix + name + ".json" }
+// workerKey is the announcement of the worker called name.
+func workerKey(name string) string { return workersPrefix + name + ".json" }
 
 // WorkerInfo is a worker's announcement. The worker writes it when it starts
 // (once its FFmpeg has passed the checks), rewrites it every third of the job
@@ -50,7 +50,7 @@ func Announce(ctx context.Context, s storage.Store, w WorkerInfo) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Put(ctx, WorkerKey(w.Name), bytes.NewReader(b), "application/json"); err != nil {
+	if _, err := s.Put(ctx, workerKey(w.Name), bytes.NewReader(b), "application/json"); err != nil {
 		return fmt.Errorf("announce worker %s: %w", w.Name, err)
 	}
 	return nil
@@ -58,7 +58,7 @@ func Announce(ctx context.Context, s storage.Store, w WorkerInfo) error {
 
 // Withdraw removes a worker's announcement.
 func Withdraw(ctx context.Context, s storage.Store, name string) error {
-	if err := s.Delete(ctx, WorkerKey(name)); err != nil {
+	if err := s.Delete(ctx, workerKey(name)); err != nil {
 		return fmt.Errorf("withdraw worker %s: %w", name, err)
 	}
 	return nil
@@ -67,7 +67,7 @@ func Withdraw(ctx context.Context, s storage.Store, name string) error {
 // Workers reads every announcement, live or expired, in name order: one LIST
 // and one read each.
 func Workers(ctx context.Context, s storage.Store) ([]WorkerInfo, error) {
-	list, err := s.List(ctx, WorkersPrefix)
+	list, err := s.List(ctx, workersPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("list workers: %w", err)
 	}

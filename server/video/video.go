@@ -4,6 +4,8 @@
 package video
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,36 +28,49 @@ func ValidID(id string) bool {
 // else. Both may be the same bucket: the prefixes do not overlap.
 
 // OriginalKey is the raw-store key of a video's uploaded file.
-func OriginalKey(id, ext string) string { return "originals/" + id + ext }
+func OriginalKey(id, ext string) string { return OriginalPrefix(id) + ext }
+
+// OriginalPrefix is what a video's original key starts with, whatever its
+// extension.
+func OriginalPrefix(id string) string { return "originals/" + id }
 
 // MetaKey is the video-store key of a video's Meta document.
-func MetaKey(id string) string { return "videos/" + id + "/meta.json" }
+func MetaKey(id string) string { return Prefix(id) + metaName }
+
+const metaName = "meta.json"
 
 // MetaPrefix is the prefix under which every video's documents and renditions live.
 const MetaPrefix = "videos/"
 
-// RenditionKey is where an attempt writes a rendition. Outputs are scoped by
-// attempt so that a worker that lost its job can never overwrite the winner's.
+// Prefix is the prefix of everything of video id in the video store: its
+// Meta document and the outputs of every attempt.
+func Prefix(id string) string { return MetaPrefix + id + "/" }
+
+// IDFromMetaKey returns the video ID of a Meta document's key.
+func IDFromMetaKey(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, MetaPrefix)
+	if !ok {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(rest, "/"+metaName)
+	return id, ok && ValidID(id)
+}
+
+// AttemptPrefix is the prefix of everything attempt n of a video's job
+// uploaded. Outputs are scoped by attempt so that a worker that lost its job
+// can never overwrite the winner's.
+func AttemptPrefix(id string, attempt int) string {
+	return Prefix(id) + "a" + strconv.Itoa(attempt) + "/"
+}
+
+// RenditionKey is where an attempt writes a rendition.
 func RenditionKey(id string, attempt int, q Quality) string {
-	return "videos/" + id + "/a" + itoa(attempt) + "/" + string(q) + ".mp4"
+	return AttemptPrefix(id, attempt) + string(q) + ".mp4"
 }
 
 // PosterKey is where an attempt writes the poster image.
 func PosterKey(id string, attempt int) string {
-	return "videos/" + id + "/a" + itoa(attempt) + "/poster.jpg"
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
+	return AttemptPrefix(id, attempt) + "poster.jpg"
 }
 
 // Meta is written once, at upload, next to the video's renditions.

@@ -65,4 +65,35 @@ func TestKeysStayInTheirPrefixes(t *testing.T) {
 	if k := PosterKey(id, 1); k != "videos/"+id+"/a1/poster.jpg" {
 		t.Errorf("PosterKey: %s", k)
 	}
+	for _, k := range []string{MetaKey(id), RenditionKey(id, 3, "360p"), PosterKey(id, 3)} {
+		if !strings.HasPrefix(k, Prefix(id)) {
+			t.Errorf("%s is not under Prefix %s", k, Prefix(id))
+		}
+	}
+	if k := RenditionKey(id, 3, "360p"); !strings.HasPrefix(k, AttemptPrefix(id, 3)) || strings.HasPrefix(k, AttemptPrefix(id, 30)) {
+		t.Errorf("RenditionKey %s: not under AttemptPrefix(3) alone", k)
+	}
+	if !strings.HasPrefix(OriginalKey(id, ".webm"), OriginalPrefix(id)) {
+		t.Errorf("OriginalKey %s is not under OriginalPrefix", OriginalKey(id, ".webm"))
+	}
+}
+
+func TestIDFromMetaKey(t *testing.T) {
+	id := NewID()
+	for _, c := range []struct {
+		key    string
+		want   string
+		wantOK bool
+	}{
+		{MetaKey(id), id, true},
+		{RenditionKey(id, 1, "360p"), "", false},
+		{MetaPrefix + "x/meta.json", "", false},
+		{MetaPrefix + id + "/a1/meta.json", "", false},
+		{"jobs/" + id + "/meta.json", "", false},
+	} {
+		got, ok := IDFromMetaKey(c.key)
+		if ok != c.wantOK || (ok && got != c.want) {
+			t.Errorf("IDFromMetaKey(%q): got %q %v, want %q %v", c.key, got, ok, c.want, c.wantOK)
+		}
+	}
 }
