@@ -110,7 +110,7 @@ func TestSizes(t *testing.T) {
 		t.Errorf("ASSETLAB_MAX_UPLOAD_BYTES=512MiB: got %d (%v), want %d", c.MaxUploadBytes, err, 512<<20)
 	}
 	for n, want := range map[int64]string{
-		0: "0 B", 1000: "1000 B", 1 << 10: "1 KiB", 1536: "1.5 KiB", 5 << 20: "5 MiB",
+		0: "0 B", 10: "10 B", 1000: "1000 B", 1500: "1.5 KiB", 1 << 10: "1 KiB", 1536: "1.5 KiB", 5 << 20: "5 MiB",
 		8<<20 + 1: "8.0 MiB", 1 << 30: "1 GiB", 3 << 29: "1.5 GiB",
 	} {
 		if got := FormatSize(n); got != want {
