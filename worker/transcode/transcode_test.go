@@ -161,9 +161,9 @@ func TestSources(t *testing.T) {
 	}{
 		{"portrait mov", mediatest.Clip{Width: 720, Height: 1280, Audio: true, Container: "mov"}, "360p,720p", [2]int{720, 1280}},
 		{"small webm without audio", mediatest.Clip{Width: 320, Height: 240, Container: "webm",
-			VideoArgs: []string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"}}, "360p", [2]int{320, 240}},
+			VideoArgs: []string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"}}, "240p", [2]int{320, 240}},
 		{"odd size mkv", mediatest.Clip{Width: 402, Height: 234, Audio: true, Container: "mkv",
-			VideoArgs: []string{"-vf", "scale=401:233,setsar=1,format=yuv444p", "-c:v", "ffv1"}}, "360p", [2]int{402, 234}},
+			VideoArgs: []string{"-vf", "scale=401:233,setsar=1,format=yuv444p", "-c:v", "ffv1"}}, "234p", [2]int{402, 234}},
 		{"10-bit HDR mkv", mediatest.Clip{Width: 640, Height: 360, Container: "mkv",
 			VideoArgs: []string{"-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
 				"-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc", "-x265-params", "log-level=error"}}, "360p", [2]int{640, 360}},
