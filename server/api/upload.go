@@ -49,7 +49,8 @@ func (l *limitReader) Read(p []byte) (int, error) {
 }
 
 // upload handles POST /api/upload: multipart/form-data with the video in the
-// field "file". The file streams to storage in 5 MiB parts; nothing is kept
+// field "file". The file streams to storage (to S3 in 5 MiB parts from the
+// shared memory budget, to local disk straight into a file); nothing is kept
 // unless the whole file, its metadata and its job are all stored.
 func (a *API) upload(w http.ResponseWriter, r *http.Request) error {
 	if !a.uploads.acquire() {
