@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -102,5 +103,35 @@ func TestEveryErrorHasACode(t *testing.T) {
 	}
 	if built < 20 {
 		t.Errorf("found %d errors built; expected the whole package's", built)
+	}
+}
+
+// openapi.yaml lists the same codes.
+func TestOpenAPIListsTheCodes(t *testing.T) {
+	doc, err := os.ReadFile("../openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "\n    Error:\n")
+	_, rest, ok2 := strings.Cut(rest, "          enum:\n")
+	if !ok || !ok2 {
+		t.Fatal("openapi.yaml has no Error schema with a code enum")
+	}
+	var got []string
+	for _, line := range strings.Split(rest, "\n") {
+		item, ok := strings.CutPrefix(line, "            - ")
+		if !ok {
+			break
+		}
+		got = append(got, item)
+	}
+	var want []string
+	for _, c := range Codes {
+		want = append(want, string(c))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("openapi.yaml lists the codes %v, want %v", got, want)
 	}
 }
