@@ -93,7 +93,7 @@ func BenchmarkTranscodeLadder(b *testing.B) {
 	local := filepath.Join(dir, "local")
 	os.Mkdir(local, 0o755)
 	start = time.Now()
-	lres, err := transcode.Run(ctx, in, src, local, transcode.Options{}, nil)
+	lres, err := transcode.Run(ctx, in, src, local, transcode.Options{FFmpeg: cfg.FFmpeg, FFprobe: cfg.FFprobe, Preset: cfg.X264Preset}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func BenchmarkTranscodeLadder(b *testing.B) {
 	start = time.Now()
 	for _, o := range outs {
 		o.Path = filepath.Join(dir, "per-"+string(o.Rung.Quality)+".mp4")
-		args, err := transcode.Args(in, src, []transcode.Output{o}, "", transcode.Options{})
+		args, err := transcode.Args(in, src, []transcode.Output{o}, "", transcode.Options{FFmpeg: cfg.FFmpeg, FFprobe: cfg.FFprobe, Preset: cfg.X264Preset})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -116,7 +116,7 @@ func TestDeleteDuringTranscode(t *testing.T) {
 			if st := waitStatus(t, e, next, 2*time.Minute); st["status"] != "done" {
 				t.Fatalf("next upload: status %v, want done", st)
 			}
-			checkRenditions(t, e, next, "360p", 1)
+			checkRenditions(t, e, next, "240p", 1) // 320x240
 			if left := leftovers(t, e, id, tmp); len(left) != 0 {
 				t.Errorf("left of the deleted video: %v", left)
 			}

@@ -211,7 +211,7 @@ func TestManyWorkersManyJobs(t *testing.T) {
 			if len(counts) != jobsN {
 				t.Errorf("%d videos transcoded, want %d", len(counts), jobsN)
 			}
-			checkRenditions(t, e, ids[0], "360p", 1)
+			checkRenditions(t, e, ids[0], "240p", 1) // a 320x240 clip: one rendition, named by its size
 			// Nothing is left in the queue.
 			if q, _ := jobs.Queued(context.Background(), e.Server.Stores().Videos); len(q) != 0 {
 				t.Errorf("queue still holds %d markers", len(q))

@@ -43,6 +43,9 @@ type Options struct {
 	ReadTimeout time.Duration
 	// UploadStall is how long an upload's body may stall before it is cut off.
 	UploadStall time.Duration
+	// Features are the optional parts of the API this server has, as
+	// GET /api/config tells clients.
+	Features Features
 	// Frontend is the built web UI; nil serves none.
 	Frontend fs.FS
 	// OnUpload, if set, is called with the ID of each stored upload (it wakes the
@@ -64,22 +67,12 @@ type API struct {
 	workers *jobs.Roster
 }
 
-// New makes the API.
+// New makes the API. The settings in o are taken as the configuration gives
+// them (config.Config has their defaults and checks them): none is defaulted
+// again here.
 func New(o Options) *API {
 	if o.Log == nil {
 		o.Log = slog.Default()
-	}
-	if o.URLTTL <= 0 {
-		o.URLTTL = time.Hour
-	}
-	if o.MaxUploadBytes <= 0 {
-		o.MaxUploadBytes = 1 << 30
-	}
-	if o.ReadTimeout <= 0 {
-		o.ReadTimeout = 10 * time.Second
-	}
-	if o.UploadStall <= 0 {
-		o.UploadStall = 2 * time.Minute
 	}
 	return &API{Options: o, log: o.Log, tokenHash: sha256.Sum256([]byte(o.AdminToken)),
 		uploads: newUploadLimit(o.MaxUploads),
@@ -92,11 +85,21 @@ func (a *API) Handler() http.Handler {
 	r.Use(middleware.RequestID, middleware.RealIP, a.logRequests, middleware.Recoverer, a.limitBodyWait)
 	r.Use(cors.Handler(cors.Options{
 		AllowedOrigins: a.CORSOrigins,
-		AllowedMethods: []string{"GET", "HEAD", "POST", "DELETE", "OPTIONS"},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "Range"},
-		ExposedHeaders: []string{"Content-Length", "Content-Range"},
+		AllowedMethods: []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+		// What browsers, the web UI, the desktop uploader and tus clients
+		// (resumable uploads) send; a preflight asking for anything else is
+		// refused.
+		AllowedHeaders: []string{
+			"Accept", "Accept-Language", "Content-Language", "Authorization", "Content-Type", "Range", "X-Requested-With",
+			"Tus-Resumable", "Upload-Length", "Upload-Offset", "Upload-Metadata", "Upload-Defer-Length", "Upload-Concat",
+		},
+		ExposedHeaders: []string{"Location", "Upload-Offset", "Upload-Length", "Retry-After", "Content-Range", "Content-Length"},
 		MaxAge:         600,
 	}))
+	r.Use(headAsGet)
+
+	// Set before the routes, so that the mounted routers have it too.
+	r.MethodNotAllowed(a.handle((&routeTable{routes: r}).methodNotAllowed))
 
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -104,14 +107,12 @@ func (a *API) Handler() http.Handler {
 	r.Get("/readyz", a.handle(a.ready))
 
 	r.Route("/api", func(r chi.Router) {
+		r.Get("/config", a.handle(a.clientConfig))
 		r.With(a.requireToken).Post("/upload", a.handle(a.streamBody(a.upload)))
 		r.Mount("/video", a.seedRoutes())
 		r.Mount("/videos", a.videoRoutes())
 		r.NotFound(a.handle(func(w http.ResponseWriter, r *http.Request) error {
-			return errorf(http.StatusNotFound, "no such endpoint")
-		}))
-		r.MethodNotAllowed(a.handle(func(w http.ResponseWriter, r *http.Request) error {
-			return errorf(http.StatusMethodNotAllowed, "method not allowed")
+			return errorf(http.StatusNotFound, CodeNotFound, "no such endpoint")
 		}))
 	})
 	for _, l := range a.Local {
@@ -132,9 +133,7 @@ func (a *API) seedRoutes() http.Handler {
 	r.Get("/{id}", a.handle(a.originalURL))
 	r.Get("/{id}/status", a.handle(a.status))
 	r.Get("/{id}/{quality}", a.handle(a.renditionURL))
-	r.HandleFunc("/*", a.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusBadRequest, "malformed video path")
-	}))
+	r.NotFound(a.handle(malformedPath))
 	return r
 }
 
@@ -143,9 +142,7 @@ func (a *API) videoRoutes() http.Handler {
 	r.With(a.requireToken).Get("/", a.handle(a.list))
 	r.Get("/{id}", a.handle(a.details))
 	r.With(a.requireToken).Delete("/{id}", a.handle(a.remove))
-	r.HandleFunc("/*", a.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusBadRequest, "malformed video path")
-	}))
+	r.NotFound(a.handle(malformedPath))
 	return r
 }
 
@@ -157,11 +154,11 @@ func (a *API) requireToken(next http.Handler) http.Handler {
 		given := sha256.Sum256([]byte(strings.TrimSpace(token)))
 		ok := strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare(given[:], a.tokenHash[:]) == 1
 		if !ok || a.AdminToken == "" {
-			msg := "missing bearer token"
+			e := errorf(http.StatusUnauthorized, CodeMissingToken, "missing bearer token")
 			if auth != "" {
-				msg = "invalid token"
+				e = errorf(http.StatusUnauthorized, CodeInvalidToken, "invalid token")
 			}
-			a.writeError(w, r, errorf(http.StatusUnauthorized, msg))
+			a.writeError(w, r, e)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -173,13 +170,13 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	for _, s := range []storage.Store{a.Raw, a.Videos} {
 		if err := s.Ping(ctx); err != nil {
-			return &Error{Status: http.StatusServiceUnavailable, Msg: "storage is unreachable", Err: err}
+			return &Error{Status: http.StatusServiceUnavailable, Code: CodeStorageUnavailable, Msg: "storage is unreachable", Err: err}
 		}
 	}
 	if a.WorkerProblem != nil {
 		if err := a.WorkerProblem(); err != nil {
 			// The message is the cause: the log line need not repeat it.
-			return errorf(http.StatusServiceUnavailable, "the transcoder is off: "+err.Error())
+			return errorf(http.StatusServiceUnavailable, CodeTranscoderOff, "the transcoder is off: "+err.Error())
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

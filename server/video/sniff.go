@@ -22,6 +22,9 @@ var (
 	MKV  = Container{"mkv", "video/x-matroska", ".mkv"}
 )
 
+// Containers are those Sniff recognises: the uploads the server accepts.
+var Containers = []Container{MP4, MOV, WebM, MKV}
+
 // ISO base media brands that are images or audio, not video.
 var nonVideoBrands = map[string]bool{
 	"heic": true, "heix": true, "heim": true, "heis": true, "hevc": true, "hevx": true,

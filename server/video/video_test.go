@@ -97,3 +97,29 @@ func TestIDFromMetaKey(t *testing.T) {
 		}
 	}
 }
+
+func TestQualities(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		ok    bool
+		short int
+	}{
+		{"360p", true, 360}, {"720p", true, 720}, {"1080p", true, 1080}, {"240p", true, 240}, {"100p", true, 100},
+		{"4k", false, 0}, {"720P", false, 0}, {"p", false, 0}, {"0p", false, 0}, {"0360p", false, 0},
+		{"-1p", false, 0}, {"1e3p", false, 0}, {"720", false, 0}, {"720pp", false, 0}, {"123456p", false, 0},
+		{"", false, 0}, {"..", false, 0}, {"720p/..", false, 0},
+	} {
+		q, ok := ParseQuality(c.in)
+		if ok != c.ok || (ok && string(q) != c.in) || Quality(c.in).Short() != c.short {
+			t.Errorf("ParseQuality(%q): got %q %v (short %d), want ok %v (short %d)", c.in, q, ok, Quality(c.in).Short(), c.ok, c.short)
+		}
+	}
+	if q := QualityOf(240); q != "240p" {
+		t.Errorf("QualityOf(240): got %q, want 240p", q)
+	}
+	for _, r := range Ladder {
+		if QualityOf(r.Short) != r.Quality {
+			t.Errorf("ladder rung %s is not named by its short side %d", r.Quality, r.Short)
+		}
+	}
+}

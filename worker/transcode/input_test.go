@@ -146,7 +146,7 @@ func TestReferencesAreNotFollowed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			src, _, err := Transcode(context.Background(), in, t.TempDir(), Options{}, nil)
+			src, _, err := Transcode(context.Background(), in, t.TempDir(), options(), nil)
 			var te *Error
 			if !errors.As(err, &te) || te.Class != ClassInput || te.Reason != ReasonUnreadable {
 				t.Errorf("%s read from %s: got %v (source %+v), want an input error saying %q", sh.Name, loc[:4], err, src, ReasonUnreadable)
@@ -208,15 +208,15 @@ func TestFailureClasses(t *testing.T) {
 		class  Class
 		reason string
 	}{
-		{"ffprobe missing", clip, Options{FFprobe: filepath.Join(bin, "nothing")}, ClassEnvironment, ReasonMissing},
-		{"ffmpeg missing", clip, Options{FFmpeg: filepath.Join(bin, "nothing")}, ClassEnvironment, ReasonMissing},
-		{"ffmpeg crashes", clip, Options{FFmpeg: script("segv", "kill -SEGV $$")}, ClassEnvironment, ReasonCrashed},
-		{"temp disk full", clip, Options{FFmpeg: script("full", "echo 'av_interleaved_write_frame(): No space left on device' >&2; exit 1")}, ClassEnvironment, ReasonNoSpace},
-		{"encoder missing", clip, Options{FFmpeg: script("noenc", "echo 'Unknown encoder '\"'\"'libx264'\"'\" >&2; exit 1")}, ClassEnvironment, ReasonNoEncoder},
-		{"unknown ffmpeg failure", clip, Options{FFmpeg: script("odd", "echo 'something new' >&2; exit 1")}, ClassEnvironment, ReasonFailed},
-		{"storage refuses connections", closedURL, Options{}, ClassTransient, ReasonStorage},
-		{"storage answers 503", failing.URL + "/x.mp4", Options{}, ClassTransient, ReasonStorage},
-		{"storage resets the connection", cut.URL + "/x.mp4", Options{}, ClassTransient, ReasonStorage},
+		{"ffprobe missing", clip, ffprobeAt(filepath.Join(bin, "nothing")), ClassEnvironment, ReasonMissing},
+		{"ffmpeg missing", clip, ffmpegAt(filepath.Join(bin, "nothing")), ClassEnvironment, ReasonMissing},
+		{"ffmpeg crashes", clip, ffmpegAt(script("segv", "kill -SEGV $$")), ClassEnvironment, ReasonCrashed},
+		{"temp disk full", clip, ffmpegAt(script("full", "echo 'av_interleaved_write_frame(): No space left on device' >&2; exit 1")), ClassEnvironment, ReasonNoSpace},
+		{"encoder missing", clip, ffmpegAt(script("noenc", "echo 'Unknown encoder '\"'\"'libx264'\"'\" >&2; exit 1")), ClassEnvironment, ReasonNoEncoder},
+		{"unknown ffmpeg failure", clip, ffmpegAt(script("odd", "echo 'something new' >&2; exit 1")), ClassEnvironment, ReasonFailed},
+		{"storage refuses connections", closedURL, options(), ClassTransient, ReasonStorage},
+		{"storage answers 503", failing.URL + "/x.mp4", options(), ClassTransient, ReasonStorage},
+		{"storage resets the connection", cut.URL + "/x.mp4", options(), ClassTransient, ReasonStorage},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

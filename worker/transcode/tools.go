@@ -36,7 +36,6 @@ func (e *ToolsError) Error() string {
 // ffmpeg has every encoder and filter the transcode uses. Its error, a
 // *ToolsError, names everything that is missing at once.
 func CheckTools(ctx context.Context, o Options) (Tools, error) {
-	o.defaults()
 	var t Tools
 	var problems []string
 	ffmpegOK := true
@@ -45,6 +44,9 @@ func CheckTools(ctx context.Context, o Options) (Tools, error) {
 		version    *string
 	}{{"ffmpeg", o.FFmpeg, &t.FFmpeg}, {"ffprobe", o.FFprobe, &t.FFprobe}} {
 		out, err := runTool(ctx, p.path, "-hide_banner", "-version")
+		if p.path == "" {
+			err = errors.New("no program is configured")
+		}
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s (%s) cannot be run: %v", p.name, p.path, err))
 			ffmpegOK = ffmpegOK && p.name != "ffmpeg"

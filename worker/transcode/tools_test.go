@@ -49,19 +49,19 @@ func TestCheckTools(t *testing.T) {
 		// notMissing must not be named.
 		notMissing []string
 	}{
-		{"installed", func(t *testing.T) Options { return Options{} }, nil, nil},
+		{"installed", func(t *testing.T) Options { return options() }, nil, nil},
 		{"not on PATH", func(t *testing.T) Options {
 			t.Setenv("PATH", t.TempDir())
-			return Options{}
+			return options()
 		}, []string{"ffmpeg (ffmpeg) cannot be run", "ffprobe (ffprobe) cannot be run"}, nil},
 		{"wrong path", func(t *testing.T) Options {
-			return Options{FFmpeg: "/nonexistent/ffmpeg"}
+			return ffmpegAt("/nonexistent/ffmpeg")
 		}, []string{"ffmpeg (/nonexistent/ffmpeg) cannot be run"}, []string{"ffprobe"}},
 		{"no libx264", func(t *testing.T) Options {
-			return Options{FFmpeg: fakeFFmpeg(t, []string{"libx264"}, nil)}
+			return ffmpegAt(fakeFFmpeg(t, []string{"libx264"}, nil))
 		}, []string{"lacks the encoders libx264"}, []string{"aac", "filters"}},
 		{"no HDR filters", func(t *testing.T) Options {
-			return Options{FFmpeg: fakeFFmpeg(t, nil, []string{"zscale", "tonemap"})}
+			return ffmpegAt(fakeFFmpeg(t, nil, []string{"zscale", "tonemap"}))
 		}, []string{"lacks the filters zscale, tonemap"}, []string{"encoders"}},
 	}
 	for _, c := range cases {
@@ -99,7 +99,7 @@ func TestCheckTools(t *testing.T) {
 func TestCheckToolsCoversArgs(t *testing.T) {
 	src := Source{Width: 1920, Height: 1080, Duration: 10, HasAudio: true, HDR: true}
 	outs := Plan(src)
-	args, err := Args(Input{Location: "/in.mp4", Format: FormatMOV}, src, outs, "poster.jpg", Options{})
+	args, err := Args(Input{Location: "/in.mp4", Format: FormatMOV}, src, outs, "poster.jpg", options())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,8 @@ type Output struct {
 
 // Plan picks the rungs of the ladder for a source: every rung whose short side
 // does not exceed the source's, so nothing is upscaled. A source smaller than
-// the lowest rung still gets that rung, at its own size.
+// the lowest rung gets one rendition at its own size, with that rung's caps,
+// named by what it is: a 426×240 source gives "240p", not "360p".
 func Plan(src Source) []Output {
 	short := min(src.Width, src.Height)
 	var outs []Output
@@ -45,7 +46,9 @@ func Plan(src Source) []Output {
 		outs = append(outs, Output{Rung: r, Width: w, Height: h})
 	}
 	if len(outs) == 0 {
-		outs = []Output{{Rung: video.Ladder[0], Width: even(float64(src.Width)), Height: even(float64(src.Height))}}
+		r, w, h := video.Ladder[0], even(float64(src.Width)), even(float64(src.Height))
+		r.Quality = video.QualityOf(min(w, h))
+		outs = []Output{{Rung: r, Width: w, Height: h}}
 	}
 	return outs
 }
@@ -55,29 +58,29 @@ func even(x float64) int {
 	return max(2, 2*int(math.Round(x/2)))
 }
 
-// Options tune the encode.
+// Options tune the encode. Every field is needed: the defaults are the
+// configuration's (ASSETLAB_FFMPEG, ASSETLAB_FFPROBE, ASSETLAB_X264_PRESET).
 type Options struct {
 	FFmpeg, FFprobe string
-	// Preset is the x264 preset (default veryfast).
+	// Preset is the x264 preset.
 	Preset string
-	// CRF is the x264 constant rate factor (default 23); each rung's maxrate
-	// caps it.
-	CRF int
 }
 
-func (o *Options) defaults() {
-	if o.FFmpeg == "" {
-		o.FFmpeg = "ffmpeg"
+// crf is the x264 constant rate factor; each rung's maxrate caps it.
+const crf = 23
+
+// check names what the options lack.
+func (o Options) check() error {
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"ffmpeg program", o.FFmpeg}, {"ffprobe program", o.FFprobe}, {"x264 preset", o.Preset}} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
 	}
-	if o.FFprobe == "" {
-		o.FFprobe = "ffprobe"
+	if len(missing) > 0 {
+		return &Error{Class: ClassEnvironment, Reason: ReasonMissing, Detail: "transcode options lack the " + strings.Join(missing, ", ")}
 	}
-	if o.Preset == "" {
-		o.Preset = "veryfast"
-	}
-	if o.CRF == 0 {
-		o.CRF = 23
-	}
+	return nil
 }
 
 // Result is what a run produced.
@@ -94,7 +97,9 @@ type Result struct {
 // H.264 capped at the rung's maxrate with a keyframe every 2 s at the same
 // times in every rendition, AAC stereo, MP4 with the index at the front.
 func Args(in Input, src Source, outs []Output, poster string, o Options) ([]string, error) {
-	o.defaults()
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	inArgs, err := in.args()
 	if err != nil {
 		return nil, err
@@ -138,7 +143,7 @@ func Args(in Input, src Source, outs []Output, poster string, o Options) ([]stri
 		r := out.Rung
 		args = append(args,
 			"-map", fmt.Sprintf("[v%d]", i), "-map", "0:a:0?",
-			"-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(o.CRF), "-profile:v", "high",
+			"-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(crf), "-profile:v", "high",
 			"-maxrate", strconv.Itoa(r.MaxRate), "-bufsize", strconv.Itoa(r.BufSize),
 			"-force_key_frames", "expr:gte(t,n_forced*2)", "-sc_threshold", "0", "-g", "600",
 			"-fps_mode", "vfr",
@@ -155,7 +160,9 @@ func Args(in Input, src Source, outs []Output, poster string, o Options) ([]stri
 // progress, if not nil, is called with the percentage done as FFmpeg reports
 // it. Its errors are *Error, or the context's.
 func Transcode(ctx context.Context, in Input, dir string, o Options, progress func(pct float64)) (Source, Result, error) {
-	o.defaults()
+	if err := o.check(); err != nil {
+		return Source{}, Result{}, err
+	}
 	src, err := Probe(ctx, o.FFprobe, in)
 	if err != nil {
 		return src, Result{}, err
@@ -166,7 +173,6 @@ func Transcode(ctx context.Context, in Input, dir string, o Options, progress fu
 
 // Run encodes a probed source into dir.
 func Run(ctx context.Context, in Input, src Source, dir string, o Options, progress func(pct float64)) (Result, error) {
-	o.defaults()
 	outs := Plan(src)
 	for i := range outs {
 		outs[i].Path = filepath.Join(dir, string(outs[i].Rung.Quality)+".mp4")

@@ -25,8 +25,11 @@ func TestPlan(t *testing.T) {
 		{"720p", Source{Width: 1280, Height: 720}, map[video.Quality]wh{"360p": {640, 360}, "720p": {1280, 720}}},
 		{"4k", Source{Width: 3840, Height: 2160}, map[video.Quality]wh{"360p": {640, 360}, "720p": {1280, 720}, "1080p": {1920, 1080}}},
 		{"portrait", Source{Width: 1080, Height: 1920}, map[video.Quality]wh{"360p": {360, 640}, "720p": {720, 1280}, "1080p": {1080, 1920}}},
-		{"small", Source{Width: 320, Height: 240}, map[video.Quality]wh{"360p": {320, 240}}},
-		{"odd small", Source{Width: 175, Height: 99}, map[video.Quality]wh{"360p": {176, 100}}},
+		// Smaller than the lowest rung: one rendition, named by what it is.
+		{"small", Source{Width: 320, Height: 240}, map[video.Quality]wh{"240p": {320, 240}}},
+		{"426x240", Source{Width: 426, Height: 240}, map[video.Quality]wh{"240p": {426, 240}}},
+		{"small portrait", Source{Width: 240, Height: 426}, map[video.Quality]wh{"240p": {240, 426}}},
+		{"odd small", Source{Width: 175, Height: 99}, map[video.Quality]wh{"100p": {176, 100}}},
 		{"just under 720", Source{Width: 1278, Height: 719}, map[video.Quality]wh{"360p": {640, 360}}},
 		{"cinemascope", Source{Width: 1920, Height: 800}, map[video.Quality]wh{"360p": {864, 360}, "720p": {1728, 720}}},
 	}
@@ -34,6 +37,9 @@ func TestPlan(t *testing.T) {
 		got := map[video.Quality]wh{}
 		for _, o := range Plan(c.src) {
 			got[o.Rung.Quality] = wh{o.Width, o.Height}
+			if base, ok := ladderRung(o.Rung); !ok || base.MaxRate != o.Rung.MaxRate {
+				t.Errorf("%s %s: caps %d bit/s, want a rung's own", c.name, o.Rung.Quality, o.Rung.MaxRate)
+			}
 		}
 		if len(got) != len(c.want) {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
@@ -45,6 +51,16 @@ func TestPlan(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ladderRung is the ladder rung whose caps r has.
+func ladderRung(r video.Rung) (video.Rung, bool) {
+	for _, l := range video.Ladder {
+		if l.MaxRate == r.MaxRate && l.BufSize == r.BufSize && l.AudioRate == r.AudioRate {
+			return l, true
+		}
+	}
+	return video.Rung{}, false
 }
 
 // local is a clip on disk, read as the container its extension names.
@@ -62,7 +78,7 @@ func transcode(t *testing.T, clip string) (Source, Result) {
 	t.Helper()
 	dir := t.TempDir()
 	var last float64
-	src, res, err := Transcode(context.Background(), local(t, clip), dir, Options{}, func(p float64) { last = p })
+	src, res, err := Transcode(context.Background(), local(t, clip), dir, options(), func(p float64) { last = p })
 	if err != nil {
 		t.Fatalf("transcode: %v", err)
 	}
@@ -145,9 +161,9 @@ func TestSources(t *testing.T) {
 	}{
 		{"portrait mov", mediatest.Clip{Width: 720, Height: 1280, Audio: true, Container: "mov"}, "360p,720p", [2]int{720, 1280}},
 		{"small webm without audio", mediatest.Clip{Width: 320, Height: 240, Container: "webm",
-			VideoArgs: []string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"}}, "360p", [2]int{320, 240}},
+			VideoArgs: []string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"}}, "240p", [2]int{320, 240}},
 		{"odd size mkv", mediatest.Clip{Width: 402, Height: 234, Audio: true, Container: "mkv",
-			VideoArgs: []string{"-vf", "scale=401:233,setsar=1,format=yuv444p", "-c:v", "ffv1"}}, "360p", [2]int{402, 234}},
+			VideoArgs: []string{"-vf", "scale=401:233,setsar=1,format=yuv444p", "-c:v", "ffv1"}}, "234p", [2]int{402, 234}},
 		{"10-bit HDR mkv", mediatest.Clip{Width: 640, Height: 360, Container: "mkv",
 			VideoArgs: []string{"-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
 				"-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc", "-x265-params", "log-level=error"}}, "360p", [2]int{640, 360}},
@@ -197,7 +213,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := Transcode(context.Background(), local(t, c.path), t.TempDir(), Options{}, nil)
+			_, _, err := Transcode(context.Background(), local(t, c.path), t.TempDir(), options(), nil)
 			var te *Error
 			if !errors.As(err, &te) || te.Class != ClassInput || !strings.HasPrefix(te.Reason, c.reason) {
 				t.Fatalf("got %#v, want an input error saying %q", err, c.reason)
