@@ -352,7 +352,7 @@ func (a *API) remove(w http.ResponseWriter, r *http.Request) error {
 	}
 	err = jobs.Delete(context.WithoutCancel(r.Context()), a.Raw, a.Videos, id)
 	if errors.Is(err, jobs.ErrNoVideo) {
-		return errorf(http.StatusNotFound, "video not found")
+		return errorf(http.StatusNotFound, CodeVideoNotFound, "video not found")
 	}
 	if err != nil {
 		return err
