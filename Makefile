@@ -39,7 +39,7 @@ $(WAILS):
 
 deps-go:
 	@command -v go >/dev/null || { echo "Go is required (/usr/local/go)"; exit 1; }
-	cd server && go mod download
+	go mod download
 
 $(VERSITYGW):
 	GOBIN=$(TOOLS) go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
