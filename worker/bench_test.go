@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assetlab/assetlab/server/app"
 	"github.com/assetlab/assetlab/server/config"
 	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/storage"
 	"github.com/assetlab/assetlab/server/storage/s3test"
+	"github.com/assetlab/assetlab/server/stores"
 	"github.com/assetlab/assetlab/server/video"
 	"github.com/assetlab/assetlab/worker"
 	"github.com/assetlab/assetlab/worker/mediatest"
@@ -62,12 +62,12 @@ func BenchmarkTranscodeLadder(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	stores, err := app.OpenStores(ctx, cfg, nil)
+	set, err := stores.Open(ctx, cfg, cfg.Port, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	id := enqueue(b, stores, clip)
-	w := worker.New(cfg, stores.Raw, stores.Videos, nil)
+	id := enqueue(b, set, clip)
+	w := worker.New(cfg, set.Raw, set.Videos, nil)
 	b.ResetTimer()
 	start := time.Now()
 	if did, err := w.RunOnce(ctx); !did || err != nil {
@@ -76,7 +76,7 @@ func BenchmarkTranscodeLadder(b *testing.B) {
 	workerWall := time.Since(start)
 	b.StopTimer()
 	var res jobs.Result
-	raw, err := storage.ReadAll(ctx, stores.Videos, jobs.ResultKey(id))
+	raw, err := storage.ReadAll(ctx, set.Videos, jobs.ResultKey(id))
 	if err != nil || json.Unmarshal(raw, &res) != nil || res.Status != video.StatusDone {
 		b.Fatalf("worker result: %s %v", raw, err)
 	}
@@ -84,7 +84,7 @@ func BenchmarkTranscodeLadder(b *testing.B) {
 	workerFiles := map[video.Quality]string{}
 	for _, r := range res.Renditions {
 		p := filepath.Join(dir, "worker-"+string(r.Quality)+".mp4")
-		download(b, stores.Videos, video.RenditionKey(id, res.Attempt, r.Quality), p)
+		download(b, set.Videos, video.RenditionKey(id, res.Attempt, r.Quality), p)
 		workerFiles[r.Quality] = p
 	}
 	methods = append(methods, method{"this worker (S3, end to end)", workerWall, workerFiles})
@@ -176,7 +176,7 @@ func cut(kv string) (string, string, bool) {
 }
 
 // enqueue stores a clip as an upload would: original, metadata, job.
-func enqueue(b *testing.B, st *app.Stores, clip string) string {
+func enqueue(b *testing.B, st *stores.Set, clip string) string {
 	ctx := context.Background()
 	id := video.NewID()
 	f, err := os.Open(clip)
