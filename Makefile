@@ -121,7 +121,8 @@ bench-upload-concurrent: deps $(VERSITYGW) frontend/dist/index.html
 	go test -count=1 -run '^$$' -bench BenchmarkUploadConcurrent -benchtime 1x -timeout 30m ./server/app/
 
 # The full ladder of one generated 1080p clip: this worker end to end, against
-# one FFmpeg per rendition and the seed's recipe; wall time, bytes and SSIM.
+# one FFmpeg per rendition and the reference three-pass recipe (ultrafast, one
+# thread, CRF 22); wall time, bytes and SSIM.
 bench-transcode: deps $(VERSITYGW)
 	go test -count=1 -run '^$$' -bench BenchmarkTranscodeLadder -benchtime 1x -timeout 30m ./worker/
 

@@ -104,7 +104,7 @@ func (a *API) Handler() http.Handler {
 
 	r.Route("/api", func(r chi.Router) {
 		r.With(a.requireToken).Post("/upload", a.handle(a.streamBody(a.upload)))
-		r.Mount("/video", a.seedRoutes())
+		r.Mount("/video", a.singleVideoRoutes())
 		r.Mount("/videos", a.videoRoutes())
 		r.NotFound(a.handle(func(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusNotFound, "no such endpoint")
@@ -124,8 +124,9 @@ func (a *API) Handler() http.Handler {
 	return r
 }
 
-// seedRoutes keeps the original API's contract exactly.
-func (a *API) seedRoutes() http.Handler {
+// singleVideoRoutes are GET /api/video/{id}, /status and /{quality}: a public
+// contract, whose answers keep their shape.
+func (a *API) singleVideoRoutes() http.Handler {
 	r := chi.NewRouter()
 	r.Get("/{id}", a.handle(a.originalURL))
 	r.Get("/{id}/status", a.handle(a.status))
