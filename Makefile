@@ -66,10 +66,10 @@ run: build
 # The desktop app: build/bin/assetlab-desktop (Linux, WebKitGTK 4.1) and
 # build/bin/assetlab-desktop.exe (Windows amd64, cross-built, no cgo).
 desktop: deps deps-desktop $(WAILS) frontend/dist/index.html
-	$(WAILS) build -tags webkit2_41 -m -s -o assetlab-desktop
+	$(WAILS) build -tags webkit2_41 -s -o assetlab-desktop
 
 desktop-windows: deps $(WAILS) frontend/dist/index.html
-	$(WAILS) build -platform windows/amd64 -m -s -o assetlab-desktop.exe
+	$(WAILS) build -platform windows/amd64 -s -o assetlab-desktop.exe
 
 ## Tests ------------------------------------------------------------------------
 
