@@ -20,7 +20,6 @@ import (
 	"github.com/assetlab/assetlab/frontend"
 	"github.com/assetlab/assetlab/server/app"
 	"github.com/assetlab/assetlab/server/config"
-	"github.com/assetlab/assetlab/worker"
 )
 
 // Event names sent to the UI.
@@ -104,8 +103,7 @@ func (a *App) startLocal() error {
 	srv, err := app.New(ctx, app.Options{
 		Config:   cfg,
 		Frontend: frontend.Dist(),
-		Worker:   worker.InProcess,
-		Log:      app.NewLogger(cfg),
+		Log:      config.NewLogger(cfg),
 	})
 	if err != nil {
 		stop()

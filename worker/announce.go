@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/assetlab/assetlab/server/app"
 	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/worker/transcode"
 )
@@ -102,16 +101,15 @@ func (w *Worker) sweepAnnouncements(ctx context.Context) {
 	}
 }
 
-// InProcess runs one worker inside an AssetLab server: it is what
-// app.Options.Worker takes. Without a usable FFmpeg it claims nothing: it
-// reports why to the server (its /readyz says so), logs it as an error, and
-// checks again every minute, so that installing FFmpeg turns it on.
-func InProcess(ctx context.Context, env app.WorkerEnv) error {
-	w := New(env.Config, env.Raw, env.Videos, env.Log)
-	report := func(err error) {
-		if env.Report != nil {
-			env.Report(err)
-		}
+// RunInProcess runs the worker inside an AssetLab server until ctx ends (the
+// server's assembly starts ASSETLAB_WORKERS of them). wake receives the ID of
+// each new upload, so that an idle worker starts at once. Without a usable
+// FFmpeg it claims nothing: it reports why (report(err); report(nil) once it
+// can work: the server's /readyz says so), logs it as an error, and checks
+// again every minute, so that installing FFmpeg turns it on.
+func (w *Worker) RunInProcess(ctx context.Context, wake <-chan string, report func(err error)) error {
+	if report == nil {
+		report = func(error) {}
 	}
 	for {
 		err := w.CheckTools(ctx)
@@ -120,7 +118,7 @@ func InProcess(ctx context.Context, env app.WorkerEnv) error {
 		}
 		report(err)
 		if err == nil {
-			return w.Run(ctx, env.Wake)
+			return w.Run(ctx, wake)
 		}
 		w.log.Error("transcoder off: no job will be transcoded until this is fixed (checking again every minute)",
 			slog.Any("err", err))

@@ -14,7 +14,6 @@ import (
 
 	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/jobs"
-	"github.com/assetlab/assetlab/worker"
 	"github.com/assetlab/assetlab/worker/mediatest"
 )
 
@@ -52,9 +51,8 @@ func TestInProcessWorkerWithoutFFmpeg(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			logs := &logBuffer{}
 			e := apptest.StartWith(t, backend, apptest.Options{
-				Env:    []string{"ASSETLAB_WORKERS=1", "ASSETLAB_FFMPEG=/nonexistent/ffmpeg", "ASSETLAB_POLL_INTERVAL=50ms", "ASSETLAB_POLL_MAX=100ms"},
-				Worker: worker.InProcess,
-				Log:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+				Env: []string{"ASSETLAB_WORKERS=1", "ASSETLAB_FFMPEG=/nonexistent/ffmpeg", "ASSETLAB_POLL_INTERVAL=50ms", "ASSETLAB_POLL_MAX=100ms"},
+				Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			})
 			var ready map[string]any
 			waitFor(t, 30*time.Second, "/readyz to report the transcoder", func() bool {

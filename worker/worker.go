@@ -34,6 +34,10 @@ type Worker struct {
 
 	queue *jobs.Queue
 
+	// rawFiles is set when the originals are files on this machine, which
+	// FFmpeg reads in place.
+	rawFiles storage.Files
+
 	// tools is set once CheckTools has passed.
 	tools *transcode.Tools
 	// current is the lease of the attempt being run, for the announcement.
@@ -50,7 +54,7 @@ func New(cfg config.Config, raw, videos storage.Store, log *slog.Logger) *Worker
 	name := fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.IntN(1<<16))
 	log = log.With(slog.String("worker", name))
 	return &Worker{
-		raw: raw, videos: videos, cfg: cfg, name: name, log: log,
+		raw: raw, videos: videos, rawFiles: storage.Compose(raw).Files, cfg: cfg, name: name, log: log,
 		opts: transcode.Options{FFmpeg: cfg.FFmpeg, FFprobe: cfg.FFprobe, Preset: cfg.X264Preset},
 		queue: &jobs.Queue{Raw: raw, Videos: videos, Lease: cfg.JobLease,
 			MaxAttempts: cfg.MaxAttempts, Backoff: cfg.RetryBackoff, Log: log},
@@ -274,12 +278,12 @@ func (w *Worker) transcode(ctx context.Context, l *jobs.Lease) (jobs.Result, err
 	return res, nil
 }
 
-// inputURL is what FFmpeg reads the original from: a presigned URL that
-// outlives any job (FFmpeg makes a ranged request per seek), or, on the local
-// backend, the file itself.
+// inputURL is what FFmpeg reads the original from: the file itself when the
+// store's objects are files here (the local backend), else a presigned URL
+// that outlives any job (FFmpeg makes a ranged request per seek).
 func (w *Worker) inputURL(ctx context.Context, key string) (string, error) {
-	if l, ok := w.raw.(*storage.Local); ok {
-		return l.Path(key)
+	if w.rawFiles != nil {
+		return w.rawFiles.Path(key)
 	}
 	return w.raw.PresignGet(ctx, key, 24*time.Hour)
 }

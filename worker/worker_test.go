@@ -15,7 +15,6 @@ import (
 	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/video"
-	"github.com/assetlab/assetlab/worker"
 	"github.com/assetlab/assetlab/worker/mediatest"
 )
 
@@ -363,10 +362,7 @@ func TestZombieCannotOverwrite(t *testing.T) {
 
 // startInProcess runs the server with one in-process worker.
 func startInProcess(t *testing.T, backend string, env ...string) *apptest.Env {
-	return apptest.StartWith(t, backend, apptest.Options{
-		Env:    append([]string{"ASSETLAB_WORKERS=1"}, env...),
-		Worker: worker.InProcess,
-	})
+	return apptest.Start(t, backend, append([]string{"ASSETLAB_WORKERS=1"}, env...)...)
 }
 
 // The in-process worker starts the moment an upload completes, without

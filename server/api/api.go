@@ -22,16 +22,15 @@ import (
 // Options configures the API.
 type Options struct {
 	// Raw holds the originals; Videos the documents, renditions and jobs.
-	Raw, Videos storage.Store
-	// Local lists the local-backend stores whose signed URLs this server serves
-	// under /files/{name}/.
-	Local []*storage.Local
+	// Those whose signed URLs this server serves itself (SelfServed: the
+	// local backend) are answered under /files/{name}/.
+	Raw, Videos storage.Composer
 	// AdminToken guards uploads and the library.
 	AdminToken string
 	// CORSOrigins lists the allowed browser origins ("*" for any).
 	CORSOrigins []string
-	// PublicURL, if set, is the base of the local backend's URLs; otherwise the
-	// request's own scheme and host are used.
+	// PublicURL, if set, is the base of the signed URLs this server serves;
+	// otherwise the request's own scheme and host are used.
 	PublicURL string
 	// URLTTL is the lifetime of presigned URLs.
 	URLTTL time.Duration
@@ -109,16 +108,15 @@ func (a *API) Handler() http.Handler {
 	r.Route("/api", func(r chi.Router) {
 		r.Get("/config", a.handle(a.clientConfig))
 		r.With(a.requireToken).Post("/upload", a.handle(a.streamBody(a.upload)))
-		r.Mount("/video", a.seedRoutes())
+		r.Mount("/video", a.singleVideoRoutes())
 		r.Mount("/videos", a.videoRoutes())
 		r.NotFound(a.handle(func(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusNotFound, CodeNotFound, "no such endpoint")
 		}))
 	})
-	for _, l := range a.Local {
-		l := l
-		r.Get("/files/"+l.Name()+"/*", func(w http.ResponseWriter, r *http.Request) {
-			l.ServeSigned(w, r, chi.URLParam(r, "*"))
+	for _, s := range a.selfServed() {
+		r.Get("/files/"+s.Name()+"/*", func(w http.ResponseWriter, r *http.Request) {
+			s.ServeSigned(w, r, chi.URLParam(r, "*"))
 		})
 	}
 	if a.Frontend != nil {
@@ -127,8 +125,9 @@ func (a *API) Handler() http.Handler {
 	return r
 }
 
-// seedRoutes keeps the original API's contract exactly.
-func (a *API) seedRoutes() http.Handler {
+// singleVideoRoutes are GET /api/video/{id}, /status and /{quality}: a public
+// contract, whose answers keep their shape.
+func (a *API) singleVideoRoutes() http.Handler {
 	r := chi.NewRouter()
 	r.Get("/{id}", a.handle(a.originalURL))
 	r.Get("/{id}/status", a.handle(a.status))

@@ -37,16 +37,16 @@ func FuzzUploadForm(f *testing.F) {
 
 	dir := f.TempDir()
 	secret := bytes.Repeat([]byte{1}, 32)
-	raw, err := storage.NewLocal("raw", filepath.Join(dir, "raw"), secret, "")
+	raw, err := storage.NewLocal("raw", filepath.Join(dir, "raw"), secret, "http://127.0.0.1")
 	if err != nil {
 		f.Fatal(err)
 	}
-	videos, err := storage.NewLocal("videos", filepath.Join(dir, "videos"), secret, "")
+	videos, err := storage.NewLocal("videos", filepath.Join(dir, "videos"), secret, "http://127.0.0.1")
 	if err != nil {
 		f.Fatal(err)
 	}
 	const token = "fuzz-token-0123456789"
-	h := New(Options{Raw: raw, Videos: videos, AdminToken: token, MaxUploadBytes: 4 << 10}).Handler()
+	h := New(Options{Raw: storage.Compose(raw), Videos: storage.Compose(videos), AdminToken: token, MaxUploadBytes: 4 << 10}).Handler()
 	ctx := context.Background()
 
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -50,16 +49,26 @@ func (a *API) loadMeta(ctx context.Context, id string) (video.Meta, error) {
 	return m, json.Unmarshal(b, &m)
 }
 
-// presign returns an absolute presigned URL for key.
-func (a *API) presign(r *http.Request, s storage.Store, key string) (string, error) {
-	u, err := s.PresignGet(r.Context(), key, a.URLTTL)
-	if err != nil {
-		return "", err
+// presign returns a presigned URL for key: for a store whose URLs this server
+// serves, at the address the client reached it at.
+func (a *API) presign(r *http.Request, s storage.Composer, key string) (string, error) {
+	if s.SelfServed != nil {
+		return s.SelfServed.PresignGetAt(r.Context(), a.baseURL(r), key, a.URLTTL)
 	}
-	if strings.HasPrefix(u, "/") {
-		u = a.baseURL(r) + u
+	return s.PresignGet(r.Context(), key, a.URLTTL)
+}
+
+// selfServed lists the stores whose signed URLs this server serves.
+func (a *API) selfServed() []storage.SelfServed {
+	var list []storage.SelfServed
+	seen := map[string]bool{}
+	for _, s := range []storage.Composer{a.Raw, a.Videos} {
+		if s.SelfServed != nil && !seen[s.SelfServed.Name()] {
+			seen[s.SelfServed.Name()] = true
+			list = append(list, s.SelfServed)
+		}
 	}
-	return u, nil
+	return list
 }
 
 // baseURL is the server's own address as the client reached it.

@@ -1,6 +1,7 @@
 // Package app assembles and runs an AssetLab server from a Config: storage, the
-// HTTP API, the in-process transcode workers and the janitor. The server binary,
-// the desktop app and the tests all start it the same way.
+// HTTP API, the in-process transcode workers (ASSETLAB_WORKERS of them) and the
+// janitor. The server binary, the desktop app and the tests all start it the
+// same way. It is the one package that imports both the API and the worker.
 package app
 
 import (
@@ -11,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -19,33 +19,17 @@ import (
 	"github.com/assetlab/assetlab/server/api"
 	"github.com/assetlab/assetlab/server/config"
 	"github.com/assetlab/assetlab/server/storage"
+	"github.com/assetlab/assetlab/server/stores"
+	"github.com/assetlab/assetlab/worker"
 )
-
-// WorkerEnv is what an in-process worker gets to work with.
-type WorkerEnv struct {
-	Config config.Config
-	// Raw and Videos are the stores; the local backend's URLs point at this
-	// server's loopback address, which FFmpeg can reach.
-	Raw, Videos storage.Store
-	// Wake receives the ID of each new upload, so an idle worker starts at once.
-	Wake <-chan string
-	// Report tells the server whether the worker can work: nil once it can,
-	// or why it cannot (FFmpeg missing); /readyz answers 503 with the reason.
-	Report func(err error)
-	Log    *slog.Logger
-}
-
-// WorkerFunc runs one in-process worker until ctx ends.
-type WorkerFunc func(ctx context.Context, env WorkerEnv) error
 
 // Options configures a Server.
 type Options struct {
+	// Config is the server's settings; Config.Workers says how many
+	// transcode workers run in the server process (0: none).
 	Config config.Config
 	// Frontend is the built web UI (nil: none).
 	Frontend fs.FS
-	// Worker runs the in-process transcode workers (Config.Workers of them);
-	// nil runs none.
-	Worker WorkerFunc
 	// JanitorInterval is how often failed aborts are retried (default 30 s).
 	JanitorInterval time.Duration
 	Log             *slog.Logger
@@ -55,10 +39,9 @@ type Options struct {
 type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
-	stores  *Stores
+	stores  *stores.Set
 	ln      net.Listener
 	http    *http.Server
-	worker  WorkerFunc
 	janitor time.Duration
 	wake    chan string
 	url     string
@@ -77,7 +60,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, worker: o.Worker, janitor: o.JanitorInterval, wake: make(chan string, 64)}
+	s := &Server{cfg: cfg, log: log, janitor: o.JanitorInterval, wake: make(chan string, 64)}
 	if s.janitor <= 0 {
 		s.janitor = 30 * time.Second
 	}
@@ -93,20 +76,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	} else if len(s.token) < 16 {
 		log.Warn("ADMIN_TOKEN is short; use 16 characters or more")
 	}
-	stores, err := OpenStores(ctx, cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	s.stores = stores
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for _, st := range []storage.Store{stores.Raw, stores.Videos} {
-		if err := st.Ping(pingCtx); err != nil {
-			// Not fatal: storage may come up later; /readyz tells.
-			log.Warn("storage not reachable at start", slog.Any("err", err))
-		}
-	}
-
+	// Listen first: the local backend's signed URLs need the port.
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		return nil, err
@@ -117,11 +87,24 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if cfg.PublicURL != "" {
 		s.url = cfg.PublicURL
 	}
+	set, err := stores.Open(ctx, cfg, port, log)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.stores = set
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, st := range []storage.Store{set.Raw, set.Videos} {
+		if err := st.Ping(pingCtx); err != nil {
+			// Not fatal: storage may come up later; /readyz tells.
+			log.Warn("storage not reachable at start", slog.Any("err", err))
+		}
+	}
 
 	a := api.New(api.Options{
-		Raw:            stores.Raw,
-		Videos:         stores.Videos,
-		Local:          stores.Local,
+		Raw:            set.Raw,
+		Videos:         set.Videos,
 		AdminToken:     s.token,
 		CORSOrigins:    cfg.CORSOrigins,
 		PublicURL:      cfg.PublicURL,
@@ -162,7 +145,7 @@ func (s *Server) Token() string { return s.token }
 func (s *Server) TokenFromFile() bool { return s.cfg.AdminToken == "" }
 
 // Stores are the server's stores.
-func (s *Server) Stores() *Stores { return s.stores }
+func (s *Server) Stores() *stores.Set { return s.stores }
 
 func (s *Server) notify(id string) {
 	select {
@@ -185,23 +168,14 @@ func (s *Server) Run(ctx context.Context) error {
 		s.stores.RunJanitor(ctx, s.janitor)
 	}()
 
-	if s.worker != nil && s.cfg.Workers > 0 {
-		// The in-process worker reads originals through this server.
-		ws := s.stores.WithBaseURL(fmt.Sprintf("http://127.0.0.1:%d", s.Port()))
-		for i := 0; i < s.cfg.Workers; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				err := s.worker(ctx, WorkerEnv{
-					Config: s.cfg, Raw: ws.Raw, Videos: ws.Videos, Wake: s.wake,
-					Report: func(err error) { s.reportWorker(i, err) },
-					Log:    s.log.With(slog.Int("loop", i)),
-				})
-				if err != nil && ctx.Err() == nil {
-					errc <- fmt.Errorf("worker %d: %w", i, err)
-				}
-			}()
-		}
+	for i := range s.cfg.Workers {
+		w := worker.New(s.cfg, s.stores.Raw, s.stores.Videos, s.log.With(slog.Int("loop", i)))
+		wg.Go(func() {
+			err := w.RunInProcess(ctx, s.wake, func(err error) { s.reportWorker(i, err) })
+			if err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("worker %d: %w", i, err)
+			}
+		})
 	}
 
 	go func() {
@@ -210,7 +184,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	s.log.Info("listening", slog.String("url", s.url), slog.Bool("s3", s.cfg.UsesS3()),
-		slog.Int("workers", s.workerCount()))
+		slog.Int("workers", s.cfg.Workers))
 
 	var err error
 	select {
@@ -249,13 +223,6 @@ func (s *Server) workerProblem() error {
 	return nil
 }
 
-func (s *Server) workerCount() int {
-	if s.worker == nil {
-		return 0
-	}
-	return s.cfg.Workers
-}
-
 // Banner is what the server prints at start for a person: where it is, and the
 // upload token when it was made for them.
 func (s *Server) Banner() string {
@@ -269,15 +236,4 @@ func (s *Server) Banner() string {
 		fmt.Fprintf(&b, "  Upload token: %s\n  (kept in %s; set ADMIN_TOKEN to choose your own)\n", s.token, path)
 	}
 	return b.String()
-}
-
-// NewLogger makes the logger a Config asks for.
-func NewLogger(cfg config.Config) *slog.Logger {
-	var level slog.Level
-	level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }

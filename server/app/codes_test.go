@@ -12,7 +12,6 @@ import (
 	"github.com/assetlab/assetlab/server/api"
 	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/video"
-	"github.com/assetlab/assetlab/worker"
 )
 
 // form is a multipart body with one file field.
@@ -151,10 +150,7 @@ func TestEveryErrorCode(t *testing.T) {
 
 	t.Run("transcoder off", func(t *testing.T) {
 		groups++
-		e := apptest.StartWith(t, "local", apptest.Options{
-			Env:    []string{"ASSETLAB_WORKERS=1", "ASSETLAB_FFMPEG=/nonexistent/ffmpeg"},
-			Worker: worker.InProcess,
-		})
+		e := apptest.Start(t, "local", "ASSETLAB_WORKERS=1", "ASSETLAB_FFMPEG=/nonexistent/ffmpeg")
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			if code, _ := e.Get("/readyz"); code == http.StatusServiceUnavailable {

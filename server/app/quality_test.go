@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/assetlab/assetlab/server/app/apptest"
-	"github.com/assetlab/assetlab/worker"
 	"github.com/assetlab/assetlab/worker/mediatest"
 )
 
@@ -24,7 +23,7 @@ func TestSmallSourceRenditionIsNamedBySize(t *testing.T) {
 	}
 	for _, backend := range apptest.Backends {
 		t.Run(backend, func(t *testing.T) {
-			e := apptest.StartWith(t, backend, apptest.Options{Env: []string{"ASSETLAB_WORKERS=1"}, Worker: worker.InProcess})
+			e := apptest.Start(t, backend, "ASSETLAB_WORKERS=1")
 			code, body := e.Upload(apptest.Token, content)
 			if code != http.StatusCreated {
 				t.Fatalf("upload: got %d %v", code, body)

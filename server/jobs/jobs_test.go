@@ -27,7 +27,7 @@ func (c *countingStore) List(ctx context.Context, prefix string) ([]storage.Info
 
 func newStore(t *testing.T) storage.Store {
 	t.Helper()
-	s, err := storage.NewLocal("videos", t.TempDir(), []byte("0123456789abcdef0123456789abcdef"), "")
+	s, err := storage.NewLocal("videos", t.TempDir(), []byte("0123456789abcdef0123456789abcdef"), "http://127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,10 @@ import (
 // that is renamed (or hard-linked, for Create) into place, so readers never see a
 // partial object and Create is atomic even across processes sharing the directory.
 //
-// Its presigned URLs are HMAC-signed, expiring paths under /files/{name}/ that
-// Handler serves with full HTTP Range support.
+// Its presigned URLs are HMAC-signed, expiring URLs under /files/{name}/ that
+// ServeSigned answers with full HTTP Range support: the process that has the
+// files serves them (the SelfServed capability), and programs on this machine
+// read them in place (the Files capability).
 type Local struct {
 	name    string
 	root    string
@@ -41,16 +43,24 @@ type Local struct {
 	ownerFile *os.File
 }
 
-var _ Store = (*Local)(nil)
+var (
+	_ Store      = (*Local)(nil)
+	_ Files      = (*Local)(nil)
+	_ SelfServed = (*Local)(nil)
+)
 
 // NewLocal opens (creating if needed) the store called name under root. secret
-// signs URLs; baseURL ("" for a path-only URL) is prefixed to them.
+// signs URLs; baseURL, where the server that serves them is reached (a scheme
+// and host, such as "http://127.0.0.1:3000"), starts those of PresignGet.
 func NewLocal(name, root string, secret []byte, baseURL string) (*Local, error) {
 	if name == "" || strings.ContainsAny(name, "/\\") {
 		return nil, fmt.Errorf("local store: bad name %q", name)
 	}
 	if len(secret) < 16 {
 		return nil, errors.New("local store: signing secret too short")
+	}
+	if err := checkBase(baseURL); err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
 	}
 	tmp := filepath.Join(root, ".tmp")
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
@@ -61,15 +71,8 @@ func NewLocal(name, root string, secret []byte, baseURL string) (*Local, error) 
 	if err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	return &Local{name: name, root: root, tmp: tmp, secret: secret, baseURL: strings.TrimRight(baseURL, "/"),
+	return &Local{name: name, root: root, tmp: tmp, secret: secret, baseURL: baseURL,
 		owners: owners, owner: owner, ownerFile: ownerFile}, nil
-}
-
-// WithBaseURL returns a copy of the store whose presigned URLs start with baseURL.
-func (l *Local) WithBaseURL(baseURL string) *Local {
-	c := *l
-	c.baseURL = strings.TrimRight(baseURL, "/")
-	return &c
 }
 
 // Name is the store's name, as it appears in its URLs.
@@ -204,29 +207,6 @@ func (l *Local) Get(ctx context.Context, key string) (io.ReadCloser, Info, error
 	return f, l.info(key, fi), nil
 }
 
-func (l *Local) GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	rc, info, err := l.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	f := rc.(*os.File)
-	if offset < 0 || offset > info.Size {
-		f.Close()
-		return nil, fmt.Errorf("get %s: range %d out of bounds", key, offset)
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if length < 0 {
-		return f, nil
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{io.LimitReader(f, length), f}, nil
-}
-
 func (l *Local) Stat(ctx context.Context, key string) (Info, error) {
 	p, err := l.path(key)
 	if err != nil {
@@ -311,14 +291,33 @@ func (l *Local) Ping(ctx context.Context) error {
 	return nil
 }
 
-// PresignGet returns base URL + /files/{name}/{key}?exp=...&sig=...
+// PresignGet returns the base URL + /files/{name}/{key}?exp=...&sig=...
 func (l *Local) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	return l.PresignGetAt(ctx, l.baseURL, key, ttl)
+}
+
+// PresignGetAt is PresignGet with the URL rooted at base.
+func (l *Local) PresignGetAt(ctx context.Context, base, key string, ttl time.Duration) (string, error) {
+	if err := checkBase(base); err != nil {
+		return "", fmt.Errorf("presign %s: %w", key, err)
+	}
 	if !ValidKey(key) {
 		return "", fmt.Errorf("invalid key %q", key)
 	}
 	exp := strconv.FormatInt(time.Now().Add(ttl).Unix(), 10)
 	q := url.Values{"exp": {exp}, "sig": {l.sign(key, exp)}}
-	return l.baseURL + "/files/" + l.name + "/" + escapeKey(key) + "?" + q.Encode(), nil
+	return strings.TrimRight(base, "/") + "/files/" + l.name + "/" + escapeKey(key) + "?" + q.Encode(), nil
+}
+
+// checkBase accepts the start of an absolute http(s) URL: signed URLs are
+// handed to browsers and FFmpeg, which have no address to resolve a path
+// against.
+func checkBase(base string) error {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("base URL %q is not an absolute http(s) URL", base)
+	}
+	return nil
 }
 
 func (l *Local) sign(key, exp string) string {

@@ -19,11 +19,11 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef")
 // owner claims only once they are old.
 func TestLocalReclaim(t *testing.T) {
 	root := t.TempDir()
-	a, err := NewLocal("raw", root, testSecret, "")
+	a, err := NewLocal("raw", root, testSecret, "http://127.0.0.1:3000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewLocal("raw", root, testSecret, "")
+	b, err := NewLocal("raw", root, testSecret, "http://127.0.0.1:3000")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +84,8 @@ func TestLocalReclaim(t *testing.T) {
 // temp file carries its owner's name.
 func TestLocalReclaimSparesWriteInProgress(t *testing.T) {
 	root := t.TempDir()
-	a, _ := NewLocal("raw", root, testSecret, "")
-	b, _ := NewLocal("raw", root, testSecret, "")
+	a, _ := NewLocal("raw", root, testSecret, "http://127.0.0.1:3000")
+	b, _ := NewLocal("raw", root, testSecret, "http://127.0.0.1:3000")
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {

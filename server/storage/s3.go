@@ -360,21 +360,6 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Info, error) {
 	}, nil
 }
 
-func (s *S3) GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	rng := fmt.Sprintf("bytes=%d-", offset)
-	if length >= 0 {
-		if length == 0 {
-			return io.NopCloser(strings.NewReader("")), nil
-		}
-		rng = fmt.Sprintf("bytes=%d-%d", offset, offset+length-1)
-	}
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key, Range: &rng})
-	if err != nil {
-		return nil, mapS3Err("get", key, err)
-	}
-	return out.Body, nil
-}
-
 func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {

@@ -35,7 +35,8 @@ type Info struct {
 	ETag        string
 }
 
-// Store is the set of operations the server and the workers need from object storage.
+// Store is the set of operations the server and the workers need from object
+// storage. What only some backends offer is in capabilities.go.
 type Store interface {
 	// Put streams r to key. The object appears whole or not at all: on any error,
 	// including one returned by r, nothing is left behind (no partial object, no
@@ -46,17 +47,15 @@ type Store interface {
 	Create(ctx context.Context, key string, body []byte, contentType string) error
 	// Get opens an object for reading.
 	Get(ctx context.Context, key string) (io.ReadCloser, Info, error)
-	// GetRange reads length bytes from offset (length < 0 reads to the end).
-	GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
 	// Stat describes an object.
 	Stat(ctx context.Context, key string) (Info, error)
 	// Delete removes an object. Deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	// List returns the objects whose key starts with prefix, in key order.
 	List(ctx context.Context, prefix string) ([]Info, error)
-	// PresignGet returns a URL that reads the object without credentials until ttl
-	// has passed. The local backend may return a path (starting with "/") that the
-	// caller resolves against the server's own address.
+	// PresignGet returns an absolute URL that reads the object without
+	// credentials until ttl has passed, with HTTP Range support (FFmpeg makes a
+	// ranged request per seek).
 	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

@@ -47,10 +47,9 @@ var Backends = []string{"local", "s3"}
 
 // Options are what a test may change of its server.
 type Options struct {
-	// Env holds extra environment variables, "NAME=value".
+	// Env holds extra environment variables, "NAME=value". The server runs
+	// no transcode worker unless it sets ASSETLAB_WORKERS.
 	Env []string
-	// Worker runs in-process workers (ASSETLAB_WORKERS of them).
-	Worker app.WorkerFunc
 	// Log replaces the server's logger.
 	Log *slog.Logger
 }
@@ -92,9 +91,9 @@ func StartWith(t *testing.T, backend string, o Options) *Env {
 	e.Config = cfg
 	ctx, cancel := context.WithCancel(context.Background())
 	if e.Log == nil {
-		e.Log = app.NewLogger(cfg)
+		e.Log = config.NewLogger(cfg)
 	}
-	srv, err := app.New(ctx, app.Options{Config: cfg, JanitorInterval: 200 * time.Millisecond, Log: e.Log, Worker: o.Worker})
+	srv, err := app.New(ctx, app.Options{Config: cfg, JanitorInterval: 200 * time.Millisecond, Log: e.Log})
 	if err != nil {
 		t.Fatal(err)
 	}

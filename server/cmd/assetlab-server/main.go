@@ -12,7 +12,6 @@ import (
 	"github.com/assetlab/assetlab/frontend"
 	"github.com/assetlab/assetlab/server/app"
 	"github.com/assetlab/assetlab/server/config"
-	"github.com/assetlab/assetlab/worker"
 )
 
 func main() {
@@ -32,8 +31,7 @@ func run() error {
 	srv, err := app.New(ctx, app.Options{
 		Config:   cfg,
 		Frontend: frontend.Dist(),
-		Worker:   worker.InProcess,
-		Log:      app.NewLogger(cfg),
+		Log:      config.NewLogger(cfg),
 	})
 	if err != nil {
 		return err

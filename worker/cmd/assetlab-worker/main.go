@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/assetlab/assetlab/server/app"
 	"github.com/assetlab/assetlab/server/config"
+	"github.com/assetlab/assetlab/server/stores"
 	"github.com/assetlab/assetlab/worker"
 )
 
@@ -30,16 +30,18 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log := app.NewLogger(cfg)
+	log := config.NewLogger(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	stores, err := app.OpenStores(ctx, cfg, log)
+	// On the local backend it shares the server's data folder, and reads the
+	// originals there in place.
+	set, err := stores.Open(ctx, cfg, cfg.Port, log)
 	if err != nil {
 		return err
 	}
 	// Refuse to start without a usable FFmpeg: a worker that claimed jobs
 	// only to fail them would leave every video pending, retried forever.
-	probe := worker.New(cfg, stores.Raw, stores.Videos, log)
+	probe := worker.New(cfg, set.Raw, set.Videos, log)
 	if err := probe.CheckTools(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -53,14 +55,14 @@ func run() error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		stores.RunJanitor(ctx, 30*time.Second)
+		set.RunJanitor(ctx, 30*time.Second)
 	}()
 	errc := make(chan error, max(1, cfg.Workers))
 	for i := range max(1, cfg.Workers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := worker.New(cfg, stores.Raw, stores.Videos, log.With(slog.Int("loop", i))).Run(ctx, nil); err != nil {
+			if err := worker.New(cfg, set.Raw, set.Videos, log.With(slog.Int("loop", i))).Run(ctx, nil); err != nil {
 				errc <- err
 				cancel()
 			}

@@ -1,4 +1,8 @@
-package app
+// Package stores opens the two stores of a deployment, originals and everything
+// else, from its config: S3 when a bucket is set, else the local backend. It is
+// how the server and the standalone worker open them, the same way; each store
+// comes with its capabilities found once (storage.Compose).
+package stores
 
 import (
 	"context"
@@ -7,8 +11,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,21 +22,25 @@ import (
 	"github.com/assetlab/assetlab/server/storage"
 )
 
-// Stores are the two stores of a deployment: originals and everything else.
-type Stores struct {
-	Raw, Videos storage.Store
-	// Local is set for the local backend: the stores whose signed URLs the
-	// server serves.
-	Local []*storage.Local
-	s3    []*storage.S3
+// Set is the two stores of a deployment.
+type Set struct {
+	// Raw holds the originals; Videos the documents, renditions and jobs.
+	Raw, Videos storage.Composer
+	s3          []*storage.S3
+	local       []*storage.Local
 	// sweep is how often the janitor looks for dead processes' leftovers.
 	sweep time.Duration
 	log   *slog.Logger
 }
 
-// OpenStores opens S3 when a bucket is configured, and the local backend
-// under cfg.DataDir otherwise.
-func OpenStores(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stores, error) {
+// Open opens the stores cfg names. On the local backend, under cfg.DataDir,
+// signed URLs start with cfg.PublicURL, or else with the address of the
+// server on this machine: cfg.Host and port, the port it listens on (which
+// is not cfg.Port when that is 0 and the system chose one).
+func Open(ctx context.Context, cfg config.Config, port int, log *slog.Logger) (*Set, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	if cfg.UsesS3() {
 		// One budget for both stores: uploads of originals and of renditions
 		// share the same memory.
@@ -54,40 +64,44 @@ func OpenStores(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stor
 		if err != nil {
 			return nil, err
 		}
-		st := &Stores{Raw: raw, Videos: raw, s3: []*storage.S3{raw}, sweep: cfg.JanitorInterval, log: log}
+		st := &Set{Raw: storage.Compose(raw), Videos: storage.Compose(raw), s3: []*storage.S3{raw}, sweep: cfg.JanitorInterval, log: log}
 		if cfg.VideoBucket != cfg.RawBucket {
 			videos, err := open(cfg.VideoBucket)
 			if err != nil {
 				return nil, err
 			}
-			st.Videos = videos
+			st.Videos = storage.Compose(videos)
 			st.s3 = append(st.s3, videos)
 		}
 		return st, nil
+	}
+	base := cfg.PublicURL
+	if base == "" {
+		base = LocalURL(cfg.Host, port)
 	}
 	secret, err := signingKey(filepath.Join(cfg.DataDir, "signing.key"))
 	if err != nil {
 		return nil, err
 	}
-	raw, err := storage.NewLocal("raw", filepath.Join(cfg.DataDir, "raw"), secret, cfg.PublicURL)
+	raw, err := storage.NewLocal("raw", filepath.Join(cfg.DataDir, "raw"), secret, base)
 	if err != nil {
 		return nil, err
 	}
-	videos, err := storage.NewLocal("videos", filepath.Join(cfg.DataDir, "videos"), secret, cfg.PublicURL)
+	videos, err := storage.NewLocal("videos", filepath.Join(cfg.DataDir, "videos"), secret, base)
 	if err != nil {
 		return nil, err
 	}
-	return &Stores{Raw: raw, Videos: videos, Local: []*storage.Local{raw, videos}, sweep: cfg.JanitorInterval, log: log}, nil
+	return &Set{Raw: storage.Compose(raw), Videos: storage.Compose(videos), local: []*storage.Local{raw, videos},
+		sweep: cfg.JanitorInterval, log: log}, nil
 }
 
-// WithBaseURL returns the stores with the local backend's URLs rooted at base
-// (the S3 stores are returned as they are).
-func (s *Stores) WithBaseURL(base string) *Stores {
-	if len(s.Local) == 0 {
-		return s
+// LocalURL is the address, from this machine, of a server listening on host
+// and port: the loopback address when it listens on every interface.
+func LocalURL(host string, port int) string {
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
 	}
-	raw, videos := s.Local[0].WithBaseURL(base), s.Local[1].WithBaseURL(base)
-	return &Stores{Raw: raw, Videos: videos, Local: []*storage.Local{raw, videos}, sweep: s.sweep, log: s.log}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // RunJanitor cleans up after failed writes until ctx ends. Every
@@ -97,13 +111,13 @@ func (s *Stores) WithBaseURL(base string) *Stores {
 // uploads that storage was not there to abort. On S3 it also keeps this
 // process's owner markers fresh, so it must run for as long as the stores are
 // written to.
-func (s *Stores) RunJanitor(ctx context.Context, retryInterval time.Duration) {
+func (s *Set) RunJanitor(ctx context.Context, retryInterval time.Duration) {
 	o := storage.JanitorOptions{Interval: s.sweep, RetryInterval: retryInterval, UntrackedAfter: 24 * time.Hour, Log: s.log}
 	var wg sync.WaitGroup
 	for _, st := range s.s3 {
 		wg.Go(func() { st.RunJanitor(ctx, o) })
 	}
-	for _, l := range s.Local {
+	for _, l := range s.local {
 		wg.Go(func() { l.RunJanitor(ctx, o) })
 	}
 	wg.Wait()

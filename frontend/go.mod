@@ -1,3 +1,0 @@
-module github.com/assetlab/assetlab/frontend
-
-go 1.26.8
