@@ -251,7 +251,13 @@ describe('web UI', () => {
     await page.focus('text=Forget')
     await page.keyboard.press('Tab')
     assert.equal(await page.evaluate(() => document.activeElement.className.includes('drop')), true, 'Tab reaches the drop zone')
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')])
+    // Waiting for the event turns on file chooser interception, which
+    // Playwright sends to the browser on its own; a round trip after it makes
+    // sure the browser has it before Enter opens the chooser.
+    const chosen = page.waitForEvent('filechooser')
+    await page.evaluate(() => 0)
+    await page.keyboard.press('Enter')
+    const chooser = await chosen
     assert.equal(await chooser.element().getAttribute('id'), 'file')
     await page.keyboard.press('Tab')
     assert.notEqual(await page.evaluate(() => document.activeElement.id), 'file', 'the file input behind it is no stop of its own')
