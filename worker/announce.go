@@ -60,22 +60,14 @@ func (w *Worker) announce(ctx context.Context) (stop func()) {
 	w.sweepAnnouncements(ctx)
 	actx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(w.cfg.JobLease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-actx.Done():
-				return
-			case <-t.C:
-			}
+	wg.Go(func() {
+		every(actx, w.cfg.JobLease/3, func() bool {
 			if err := jobs.Announce(actx, w.videos, w.info(started)); err != nil && actx.Err() == nil {
 				w.log.Warn("announce worker", slog.Any("err", err))
 			}
-		}
-	}()
+			return true
+		})
+	})
 	return func() {
 		cancel()
 		wg.Wait()

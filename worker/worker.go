@@ -61,9 +61,6 @@ func New(cfg config.Config, raw, videos storage.Store, log *slog.Logger) *Worker
 	}
 }
 
-// Name identifies the worker in attempt documents and logs.
-func (w *Worker) Name() string { return w.name }
-
 // Run processes jobs until ctx ends. A message on wake (the ID of a new upload)
 // starts a scan at once; otherwise the worker polls, every PollInterval with
 // jitter while there is work, growing to PollMax while there is none.

@@ -75,7 +75,7 @@ func New(o Options) *API {
 	}
 	return &API{Options: o, log: o.Log, tokenHash: sha256.Sum256([]byte(o.AdminToken)),
 		uploads: newUploadLimit(o.MaxUploads),
-		workers: &jobs.Roster{Store: o.Videos, TTL: 2 * time.Second}}
+		workers: &jobs.Roster{Store: o.Videos, TTL: jobs.RosterTTL}}
 }
 
 // Handler returns the root handler.

@@ -30,22 +30,23 @@ type Options struct {
 	Config config.Config
 	// Frontend is the built web UI (nil: none).
 	Frontend fs.FS
-	// JanitorInterval is how often failed aborts are retried (default 30 s).
+	// JanitorInterval, if set, replaces Config.AbortRetryInterval.
+	//
+	// Deprecated: set Config.AbortRetryInterval (ASSETLAB_ABORT_RETRY_INTERVAL).
 	JanitorInterval time.Duration
 	Log             *slog.Logger
 }
 
 // Server is a running AssetLab server.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	stores  *stores.Set
-	ln      net.Listener
-	http    *http.Server
-	janitor time.Duration
-	wake    chan string
-	url     string
-	token   string
+	cfg    config.Config
+	log    *slog.Logger
+	stores *stores.Set
+	ln     net.Listener
+	http   *http.Server
+	wake   chan string
+	url    string
+	token  string
 
 	workerMu   sync.Mutex
 	workerErrs map[int]error // by loop, as last reported
@@ -57,13 +58,13 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if o.JanitorInterval != 0 {
+		cfg.AbortRetryInterval = o.JanitorInterval
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, janitor: o.JanitorInterval, wake: make(chan string, 64)}
-	if s.janitor <= 0 {
-		s.janitor = 30 * time.Second
-	}
+	s := &Server{cfg: cfg, log: log, wake: make(chan string, 64)}
 	s.token = cfg.AdminToken
 	if s.token == "" {
 		path, err := TokenFile()
@@ -160,13 +161,13 @@ func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 1+s.cfg.Workers)
+	errc := make(chan error, 2+s.cfg.Workers) // the HTTP server, the janitor, each worker
 
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.stores.RunJanitor(ctx, s.janitor)
-	}()
+	wg.Go(func() {
+		if err := s.stores.RunJanitor(ctx); err != nil {
+			errc <- err
+		}
+	})
 
 	for i := range s.cfg.Workers {
 		w := worker.New(s.cfg, s.stores.Raw, s.stores.Videos, s.log.With(slog.Int("loop", i)))

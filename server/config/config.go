@@ -53,6 +53,9 @@ type Config struct {
 	// processes that died, and UploadLease how long an S3 process's unfinished
 	// uploads stay its own without a heartbeat.
 	JanitorInterval, UploadLease time.Duration
+	// AbortRetryInterval is how often aborts of multipart uploads that failed
+	// (S3 was unreachable) are tried again.
+	AbortRetryInterval time.Duration
 
 	// Workers is the number of transcode workers run inside the server (0: none).
 	Workers int

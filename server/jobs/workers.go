@@ -89,11 +89,16 @@ func Workers(ctx context.Context, s storage.Store) ([]WorkerInfo, error) {
 	return out, nil
 }
 
+// RosterTTL is how long the server reuses a listing of the workers: about
+// as often as the web UI polls a video's details, and far shorter than the
+// third of the job lease at which workers announce themselves again.
+const RosterTTL = 2 * time.Second
+
 // Roster caches the announcements for a short while, so that many pages
 // polling a video's details cost one listing per TTL, not one each.
 type Roster struct {
 	Store storage.Store
-	// TTL is how long a listing is reused (default 2 s).
+	// TTL is how long a listing is reused (the server's is RosterTTL; 0: never).
 	TTL time.Duration
 
 	mu   sync.Mutex
@@ -104,13 +109,9 @@ type Roster struct {
 // Workers returns the announcements as of at most TTL ago. Concurrent callers
 // wait for one listing rather than each making their own.
 func (r *Roster) Workers(ctx context.Context) ([]WorkerInfo, error) {
-	ttl := r.TTL
-	if ttl <= 0 {
-		ttl = 2 * time.Second
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.at.IsZero() && time.Since(r.at) < ttl {
+	if !r.at.IsZero() && time.Since(r.at) < r.TTL {
 		return r.list, nil
 	}
 	list, err := Workers(ctx, r.Store)

@@ -6,9 +6,6 @@ import (
 	"sync/atomic"
 )
 
-// DefaultUploadMemory is the budget of a store given none.
-const DefaultUploadMemory = 64 << 20
-
 // Budget is the memory that every upload of a process shares for its part
 // buffers: at most Buffers() buffers of PartSize exist at once, so that the
 // memory uploads take is bounded however many run.

@@ -3,6 +3,8 @@ package storage
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -16,6 +18,8 @@ import (
 // or whose owner record is lost) is reclaimed by age alone.
 
 // JanitorOptions say how often a store's janitor runs and what it reclaims.
+// Every duration must be set: they come from the configuration
+// (ASSETLAB_JANITOR_INTERVAL, ASSETLAB_ABORT_RETRY_INTERVAL).
 type JanitorOptions struct {
 	// Interval is how often the leftovers of dead processes are looked for.
 	Interval time.Duration
@@ -27,20 +31,17 @@ type JanitorOptions struct {
 	Log            *slog.Logger
 }
 
-func (o JanitorOptions) withDefaults() JanitorOptions {
-	if o.Interval <= 0 {
-		o.Interval = time.Minute
-	}
-	if o.RetryInterval <= 0 {
-		o.RetryInterval = 30 * time.Second
-	}
-	if o.UntrackedAfter <= 0 {
-		o.UntrackedAfter = 24 * time.Hour
+// check refuses options left unset: a zero interval would spin, and a zero
+// age would reclaim the writes of live processes.
+func (o JanitorOptions) check() error {
+	if o.Interval <= 0 || o.RetryInterval <= 0 || o.UntrackedAfter <= 0 {
+		return fmt.Errorf("janitor: interval %s, retry interval %s and untracked age %s must all be set",
+			o.Interval, o.RetryInterval, o.UntrackedAfter)
 	}
 	if o.Log == nil {
-		o.Log = slog.Default()
+		return errors.New("janitor: no logger")
 	}
-	return o
+	return nil
 }
 
 // newOwnerID makes an owner's name: hex, so that it holds no "." or "/".

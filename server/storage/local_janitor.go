@@ -107,9 +107,11 @@ func (l *Local) Reclaim(untrackedAfter time.Duration) (int, error) {
 }
 
 // RunJanitor reclaims the temp files of dead processes at once and then
-// every o.Interval, until ctx ends.
-func (l *Local) RunJanitor(ctx context.Context, o JanitorOptions) {
-	o = o.withDefaults()
+// every o.Interval, until ctx ends. It refuses options left unset.
+func (l *Local) RunJanitor(ctx context.Context, o JanitorOptions) error {
+	if err := o.check(); err != nil {
+		return err
+	}
 	t := time.NewTicker(o.Interval)
 	defer t.Stop()
 	for {
@@ -121,7 +123,7 @@ func (l *Local) RunJanitor(ctx context.Context, o JanitorOptions) {
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 	}

@@ -35,18 +35,19 @@ type S3Options struct {
 	PublicEndpoint string
 	// PathStyle addresses buckets as endpoint/bucket/key (S3-compatible servers).
 	PathStyle bool
-	// Concurrency is the number of parts uploaded at once (default 4), memory
-	// allowing. A streaming upload holds at most Concurrency+2 parts of PartSize.
+	// Concurrency is the number of parts uploaded at once, memory allowing
+	// (ASSETLAB_UPLOAD_CONCURRENCY). A streaming upload holds at most
+	// Concurrency+2 parts of PartSize.
 	Concurrency int
 	// Budget is the memory uploads share for their parts; stores given the
-	// same budget share it. Nil: a budget of DefaultUploadMemory of its own.
+	// same budget share it (ASSETLAB_UPLOAD_MEMORY).
 	Budget *Budget
 	// AccessKey, SecretKey and SessionToken, if set, replace the standard
 	// credential chain.
 	AccessKey, SecretKey, SessionToken string
 	// UploadLease is how long this store's multipart uploads stay safe from
-	// other processes' janitors without a heartbeat (default
-	// DefaultUploadLease; see s3_janitor.go).
+	// other processes' janitors without a heartbeat (ASSETLAB_UPLOAD_LEASE; see
+	// s3_janitor.go).
 	UploadLease time.Duration
 }
 
@@ -69,19 +70,22 @@ type S3 struct {
 
 var _ Store = (*S3)(nil)
 
-// NewS3 makes an S3 store.
+// NewS3 makes an S3 store. The options come from the configuration, which
+// has settled every default: it refuses a concurrency, budget or lease left
+// unset.
 func NewS3(ctx context.Context, o S3Options, log *slog.Logger) (*S3, error) {
-	if o.Bucket == "" {
+	switch {
+	case o.Bucket == "":
 		return nil, errors.New("s3 store: no bucket")
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = 4
+	case o.Concurrency <= 0:
+		return nil, fmt.Errorf("s3 store: upload concurrency %d, want 1 or more", o.Concurrency)
+	case o.Budget == nil:
+		return nil, errors.New("s3 store: no upload memory budget")
+	case o.UploadLease <= 0:
+		return nil, fmt.Errorf("s3 store: upload lease %s, want more than 0", o.UploadLease)
 	}
 	if log == nil {
 		log = slog.Default()
-	}
-	if o.Budget == nil {
-		o.Budget = NewBudget(DefaultUploadMemory)
 	}
 	loadOpts := []func(*config.LoadOptions) error{config.WithRegion(o.Region)}
 	if o.AccessKey != "" {
@@ -351,13 +355,7 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Info, error) {
 	if err != nil {
 		return nil, Info{}, mapS3Err("get", key, err)
 	}
-	return out.Body, Info{
-		Key:         key,
-		Size:        aws.ToInt64(out.ContentLength),
-		ModTime:     aws.ToTime(out.LastModified),
-		ContentType: aws.ToString(out.ContentType),
-		ETag:        aws.ToString(out.ETag),
-	}, nil
+	return out.Body, s3Info(key, out.ContentLength, out.LastModified, out.ContentType, out.ETag), nil
 }
 
 func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
@@ -365,13 +363,18 @@ func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
 	if err != nil {
 		return Info{}, mapS3Err("stat", key, err)
 	}
+	return s3Info(key, out.ContentLength, out.LastModified, out.ContentType, out.ETag), nil
+}
+
+// s3Info describes key from the headers GetObject and HeadObject both answer.
+func s3Info(key string, size *int64, modTime *time.Time, contentType, etag *string) Info {
 	return Info{
 		Key:         key,
-		Size:        aws.ToInt64(out.ContentLength),
-		ModTime:     aws.ToTime(out.LastModified),
-		ContentType: aws.ToString(out.ContentType),
-		ETag:        aws.ToString(out.ETag),
-	}, nil
+		Size:        aws.ToInt64(size),
+		ModTime:     aws.ToTime(modTime),
+		ContentType: aws.ToString(contentType),
+		ETag:        aws.ToString(etag),
+	}
 }
 
 func (s *S3) Delete(ctx context.Context, key string) error {

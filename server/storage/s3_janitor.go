@@ -34,9 +34,6 @@ const (
 	inflightPrefix = tmpPrefix + "inflight/"
 )
 
-// DefaultUploadLease is how long an owner marker lasts without a heartbeat.
-const DefaultUploadLease = 2 * time.Minute
-
 type s3Owner struct {
 	id    string
 	lease time.Duration
@@ -60,9 +57,6 @@ type abortedUpload struct {
 const recheckAfter = 10 * time.Second
 
 func newS3Owner(lease time.Duration) *s3Owner {
-	if lease <= 0 {
-		lease = DefaultUploadLease
-	}
 	id := newOwnerID()
 	return &s3Owner{id: id, lease: lease, key: fmt.Sprintf("%s%s.%dms", ownersPrefix, id, lease.Milliseconds()),
 		recheck: map[string]abortedUpload{}}
@@ -175,9 +169,12 @@ func (s *S3) PendingAborts() int {
 // o.Interval aborts the multipart uploads of owners whose marker has expired
 // (processes that died mid-upload) and untracked uploads older than
 // o.UntrackedAfter, until ctx ends. A process that uploads must run it: an
-// owner whose marker goes stale loses its uploads to other janitors.
-func (s *S3) RunJanitor(ctx context.Context, o JanitorOptions) {
-	o = o.withDefaults()
+// owner whose marker goes stale loses its uploads to other janitors. It
+// refuses options left unset.
+func (s *S3) RunJanitor(ctx context.Context, o JanitorOptions) error {
+	if err := o.check(); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.heartbeat(ctx, o.Log) })
@@ -195,7 +192,7 @@ func (s *S3) RunJanitor(ctx context.Context, o JanitorOptions) {
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 	}

@@ -28,9 +28,8 @@ type Set struct {
 	Raw, Videos storage.Composer
 	s3          []*storage.S3
 	local       []*storage.Local
-	// sweep is how often the janitor looks for dead processes' leftovers.
-	sweep time.Duration
-	log   *slog.Logger
+	// janitor says how the stores' janitors run, from the config.
+	janitor storage.JanitorOptions
 }
 
 // Open opens the stores cfg names. On the local backend, under cfg.DataDir,
@@ -40,6 +39,12 @@ type Set struct {
 func Open(ctx context.Context, cfg config.Config, port int, log *slog.Logger) (*Set, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	janitor := storage.JanitorOptions{
+		Interval:       cfg.JanitorInterval,
+		RetryInterval:  cfg.AbortRetryInterval,
+		UntrackedAfter: untrackedAfter,
+		Log:            log,
 	}
 	if cfg.UsesS3() {
 		// One budget for both stores: uploads of originals and of renditions
@@ -64,7 +69,7 @@ func Open(ctx context.Context, cfg config.Config, port int, log *slog.Logger) (*
 		if err != nil {
 			return nil, err
 		}
-		st := &Set{Raw: storage.Compose(raw), Videos: storage.Compose(raw), s3: []*storage.S3{raw}, sweep: cfg.JanitorInterval, log: log}
+		st := &Set{Raw: storage.Compose(raw), Videos: storage.Compose(raw), s3: []*storage.S3{raw}, janitor: janitor}
 		if cfg.VideoBucket != cfg.RawBucket {
 			videos, err := open(cfg.VideoBucket)
 			if err != nil {
@@ -92,7 +97,7 @@ func Open(ctx context.Context, cfg config.Config, port int, log *slog.Logger) (*
 		return nil, err
 	}
 	return &Set{Raw: storage.Compose(raw), Videos: storage.Compose(videos), local: []*storage.Local{raw, videos},
-		sweep: cfg.JanitorInterval, log: log}, nil
+		janitor: janitor}, nil
 }
 
 // LocalURL is the address, from this machine, of a server listening on host
@@ -104,23 +109,29 @@ func LocalURL(host string, port int) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
+// untrackedAfter is the age at which a partial upload that no live process
+// claims (left by an older version, or whose owner record is lost) is removed
+// anyway.
+const untrackedAfter = 24 * time.Hour
+
 // RunJanitor cleans up after failed writes until ctx ends. Every
 // ASSETLAB_JANITOR_INTERVAL it removes the partial uploads (temp files,
 // multipart uploads) of processes that died, and those no live process claims
-// once they are a day old; every retryInterval it retries aborts of multipart
-// uploads that storage was not there to abort. On S3 it also keeps this
-// process's owner markers fresh, so it must run for as long as the stores are
-// written to.
-func (s *Set) RunJanitor(ctx context.Context, retryInterval time.Duration) {
-	o := storage.JanitorOptions{Interval: s.sweep, RetryInterval: retryInterval, UntrackedAfter: 24 * time.Hour, Log: s.log}
+// once they are a day old; every ASSETLAB_ABORT_RETRY_INTERVAL it retries
+// aborts of multipart uploads that storage was not there to abort. On S3 it
+// also keeps this process's owner markers fresh, so it must run for as long as
+// the stores are written to. Its error is a janitor that could not start.
+func (s *Set) RunJanitor(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, st := range s.s3 {
-		wg.Go(func() { st.RunJanitor(ctx, o) })
+	errs := make([]error, len(s.s3)+len(s.local))
+	for i, st := range s.s3 {
+		wg.Go(func() { errs[i] = st.RunJanitor(ctx, s.janitor) })
 	}
-	for _, l := range s.local {
-		wg.Go(func() { l.RunJanitor(ctx, o) })
+	for i, l := range s.local {
+		wg.Go(func() { errs[len(s.s3)+i] = l.RunJanitor(ctx, s.janitor) })
 	}
 	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // signingKey reads the local backend's URL signing key, making it on first use.

@@ -5,34 +5,17 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+	"log/slog"
 
 	"github.com/assetlab/assetlab/frontend"
 	"github.com/assetlab/assetlab/server/app"
 	"github.com/assetlab/assetlab/server/config"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "assetlab-server:", err)
-		os.Exit(1)
-	}
-}
+func main() { config.Main("assetlab-server", run) }
 
-func run() error {
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srv, err := app.New(ctx, app.Options{
-		Config:   cfg,
-		Frontend: frontend.Dist(),
-		Log:      config.NewLogger(cfg),
-	})
+func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	srv, err := app.New(ctx, app.Options{Config: cfg, Frontend: frontend.Dist(), Log: log})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetlab/assetlab/server/config"
 	"github.com/assetlab/assetlab/server/storage"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -166,11 +167,16 @@ func (s *Server) Client(t testing.TB) *s3.Client {
 	})
 }
 
-// Options are store options for bucket on this server.
+// Options are store options for bucket on this server, with the default
+// settings (each call a memory budget of its own).
 func (s *Server) Options(bucket string) storage.S3Options {
+	def := config.Default()
 	return storage.S3Options{
 		Bucket: bucket, Region: Region, Endpoint: s.Endpoint, PathStyle: true,
 		AccessKey: AccessKey, SecretKey: SecretKey,
+		Concurrency: def.UploadConcurrency,
+		Budget:      storage.NewBudget(def.UploadMemory),
+		UploadLease: def.UploadLease,
 	}
 }
 

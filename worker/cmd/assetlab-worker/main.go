@@ -5,34 +5,17 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/assetlab/assetlab/server/config"
 	"github.com/assetlab/assetlab/server/stores"
 	"github.com/assetlab/assetlab/worker"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "assetlab-worker:", err)
-		os.Exit(1)
-	}
-}
+func main() { config.Main("assetlab-worker", run) }
 
-func run() error {
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
-	log := config.NewLogger(cfg)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// On the local backend it shares the server's data folder, and reads the
 	// originals there in place.
 	set, err := stores.Open(ctx, cfg, cfg.Port, log)
@@ -49,24 +32,28 @@ func run() error {
 		log.Error("not starting: FFmpeg is missing or incomplete", slog.Any("err", err))
 		return err
 	}
+	// ASSETLAB_WORKERS=0 turns off the server's own workers, and a worker
+	// process may well share the server's settings: it runs one loop then.
+	loops := max(1, cfg.Workers)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		set.RunJanitor(ctx, 30*time.Second)
-	}()
-	errc := make(chan error, max(1, cfg.Workers))
-	for i := range max(1, cfg.Workers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	errc := make(chan error, 1+loops) // the janitor, each loop
+	fail := func(err error) {
+		errc <- err
+		cancel()
+	}
+	wg.Go(func() {
+		if err := set.RunJanitor(ctx); err != nil {
+			fail(err)
+		}
+	})
+	for i := range loops {
+		wg.Go(func() {
 			if err := worker.New(cfg, set.Raw, set.Videos, log.With(slog.Int("loop", i))).Run(ctx, nil); err != nil {
-				errc <- err
-				cancel()
+				fail(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	select {
