@@ -193,9 +193,7 @@ func postGenerated(base string, seed uint64, size int64) (sent, error) {
 		pw.CloseWithError(err)
 	}()
 	defer pr.CloseWithError(io.ErrClosedPipe)
-	req, _ := http.NewRequest("POST", base+"/api/upload", pr)
-	req.Header.Set("Authorization", "Bearer "+apptest.Token)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req := apptest.UploadRequest(base, mw.FormDataContentType(), pr)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return sent{}, fmt.Errorf("upload %d: %w", seed, err)

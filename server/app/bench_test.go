@@ -119,9 +119,7 @@ func uploadFile(b *testing.B, base, path string) string {
 		}
 		pw.CloseWithError(mw.Close())
 	}()
-	req, _ := http.NewRequest("POST", base+"/api/upload", pr)
-	req.Header.Set("Authorization", "Bearer "+apptest.Token)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req := apptest.UploadRequest(base, mw.FormDataContentType(), pr)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.Fatal(err)

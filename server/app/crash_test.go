@@ -202,9 +202,7 @@ func startSlowUpload(t *testing.T, url string) *slowUpload {
 		pw.CloseWithError(err)
 	}()
 	go func() {
-		req, _ := http.NewRequest("POST", url+"/api/upload", pr)
-		req.Header.Set("Authorization", "Bearer "+apptest.Token)
-		req.Header.Set("Content-Type", mw.contentType())
+		req := apptest.UploadRequest(url, mw.contentType(), pr)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			pr.CloseWithError(err)

@@ -29,7 +29,8 @@ type ErrorBody struct {
 
 // UploadBody is the answer of POST /api/upload.
 type UploadBody struct {
-	ID string `json:"id"`
+	ID  string `json:"id"`
+	Key string `json:"key"`
 }
 
 // URLBody is the answer of GET /api/video/{id} and /{quality}.
@@ -75,6 +76,13 @@ func (e *Env) GetInto(path string, out any) int {
 // failing the test unless the upload is accepted.
 func (e *Env) UploadID(content []byte) string {
 	e.t.Helper()
+	return e.UploadOK(content).ID
+}
+
+// UploadOK uploads content with the token and returns the answer, failing
+// the test unless the upload is accepted.
+func (e *Env) UploadOK(content []byte) UploadBody {
+	e.t.Helper()
 	ct, body := MultipartBody("file", "clip.mp4", content)
 	var got struct {
 		UploadBody
@@ -84,7 +92,7 @@ func (e *Env) UploadID(content []byte) string {
 	if code != http.StatusCreated || got.ID == "" {
 		e.t.Fatalf("upload: got %d %+v, want 201 with an id", code, got.ErrorBody)
 	}
-	return got.ID
+	return got.UploadBody
 }
 
 // Status reads a video's status, failing the test unless it is answered.
@@ -117,4 +125,16 @@ func (e *Env) Details(id string) api.Details {
 		e.t.Fatalf("details of %s: got %d, want 200", id, code)
 	}
 	return d
+}
+
+// UploadRequest is a POST /api/upload to the server at base, with the token,
+// of a form body of the given content type.
+func UploadRequest(base, contentType string, body io.Reader) *http.Request {
+	req, err := http.NewRequest("POST", base+"/api/upload", body)
+	if err != nil {
+		panic(err) // base is the test's own server address
+	}
+	req.Header.Set("Authorization", "Bearer "+Token)
+	req.Header.Set("Content-Type", contentType)
+	return req
 }
