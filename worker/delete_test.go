@@ -125,13 +125,8 @@ func TestDeleteDuringTranscode(t *testing.T) {
 // its job behind; the next worker that scans the queue finishes the
 // deletion once the dead worker's lease has expired.
 func TestDeleteWhileWorkerDies(t *testing.T) {
-	clip := mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: 20, Audio: true})
-	e := apptest.Start(t, "local")
-	tmp := t.TempDir()
-	env := []string{"ASSETLAB_JOB_LEASE=10s", "ASSETLAB_TMP_DIR=" + tmp}
-	a := startWorker(t, e, env...)
-	id := uploadClip(t, e, clip)
-	waitProcessing(t, e, id)
+	b := startBusyWorker(t, 20, "10s")
+	e, tmp, env, a, id := b.e, b.tmp, b.env, b.worker, b.id
 	// Frozen, it cannot notice the delete; its lease is still live, so the
 	// delete leaves the tombstone and queue marker for it.
 	a.signal(syscall.SIGSTOP)

@@ -149,6 +149,29 @@ func checkRenditions(t *testing.T, e *apptest.Env, id string, want string, secon
 	}
 }
 
+// busyWorker is a local server with one standalone worker transcoding a video.
+type busyWorker struct {
+	e       *apptest.Env
+	tmp     string   // the worker's temp folder
+	env     []string // the worker's environment, for another like it
+	worker  *process
+	id      string        // the video being transcoded
+	attempt *jobs.Attempt // its attempt, once it made progress
+}
+
+// startBusyWorker starts a worker with the given job lease, uploads a 720p
+// clip lasting seconds, and returns once the worker has made progress on it.
+func startBusyWorker(t *testing.T, seconds float64, lease string) busyWorker {
+	t.Helper()
+	clip := mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: seconds, Audio: true})
+	b := busyWorker{e: apptest.Start(t, "local"), tmp: t.TempDir()}
+	b.env = []string{"ASSETLAB_JOB_LEASE=" + lease, "ASSETLAB_TMP_DIR=" + b.tmp}
+	b.worker = startWorker(t, b.e, b.env...)
+	b.id = uploadClip(t, b.e, clip)
+	b.attempt = waitProcessing(t, b.e, b.id)
+	return b
+}
+
 // Four worker processes share twenty jobs: each is transcoded exactly once.
 func TestManyWorkersManyJobs(t *testing.T) {
 	const workers, jobsN = 4, 20
@@ -239,13 +262,8 @@ func TestKillWorkerMidTranscode(t *testing.T) {
 // worker takes it at once, not when the lease would have expired, and it does
 // not count as a failed attempt.
 func TestGracefulStopHandsJobBack(t *testing.T) {
-	clip := mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: 12, Audio: true})
-	e := apptest.Start(t, "local")
-	tmp := t.TempDir()
-	env := []string{"ASSETLAB_JOB_LEASE=60s", "ASSETLAB_TMP_DIR=" + tmp}
-	a := startWorker(t, e, env...)
-	id := uploadClip(t, e, clip)
-	first := waitProcessing(t, e, id)
+	b := startBusyWorker(t, 12, "60s")
+	e, tmp, env, a, id, first := b.e, b.tmp, b.env, b.worker, b.id, b.attempt
 	leaseEnd := first.ExpiresAt
 	a.cmd.Process.Signal(syscall.SIGTERM)
 	if err := a.cmd.Wait(); err != nil {
