@@ -69,14 +69,12 @@ func TestBoundMethods(t *testing.T) {
 	}
 	mu.Unlock()
 	var st upload.Status
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	apptest.Eventually(t, 60*time.Second, "the video to finish", func() bool {
 		if st, err = a.Status(res.ID); err != nil {
 			t.Fatalf("Status: %v", err)
 		}
-		if st.Status == "done" || st.Status == "error" {
-			break
-		}
-	}
+		return st.Status == "done" || st.Status == "error"
+	})
 	if st.Status != "done" || strings.Join(st.Qualities, ",") != "360p" {
 		t.Errorf("Status: %+v, want done with 360p", st)
 	}
