@@ -3,7 +3,6 @@ package desktop
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/adrg/xdg"
 	"github.com/assetlab/assetlab/desktop/upload"
 	"github.com/assetlab/assetlab/server/app/apptest"
+	"github.com/assetlab/assetlab/worker/mediatest"
 )
 
 // The bound methods, driven as the UI drives them, against real servers: the
@@ -24,11 +24,7 @@ func TestBoundMethods(t *testing.T) {
 	t.Setenv("PORT", "0")
 	t.Setenv("ASSETLAB_LOG_LEVEL", "warn")
 	xdg.Reload()
-	clip := filepath.Join(dir, "holiday.mp4")
-	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=2",
-		"-f", "lavfi", "-i", "sine=duration=2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", clip).CombinedOutput(); err != nil {
-		t.Fatalf("make clip: %v\n%s", err, out)
-	}
+	clip := mediatest.MakeNamed(t, mediatest.Clip{Width: 640, Height: 360, Seconds: 2, Audio: true}, "holiday.mp4")
 
 	settingsPath, err := SettingsFile()
 	if err != nil {
@@ -73,14 +69,12 @@ func TestBoundMethods(t *testing.T) {
 	}
 	mu.Unlock()
 	var st upload.Status
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	apptest.Eventually(t, 60*time.Second, "the video to finish", func() bool {
 		if st, err = a.Status(res.ID); err != nil {
 			t.Fatalf("Status: %v", err)
 		}
-		if st.Status == "done" || st.Status == "error" {
-			break
-		}
-	}
+		return st.Status == "done" || st.Status == "error"
+	})
 	if st.Status != "done" || strings.Join(st.Qualities, ",") != "360p" {
 		t.Errorf("Status: %+v, want done with 360p", st)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/assetlab/assetlab/desktop/upload"
+	"github.com/assetlab/assetlab/worker/mediatest"
 )
 
 // The real Linux app starts under Xvfb, runs its built-in server and shows
@@ -64,11 +65,7 @@ func TestWindowUnderXvfb(t *testing.T) {
 	// test pattern to the built-in server, open the app again on its watch
 	// page, with no worker so there is no poster, and look for the pattern's
 	// green bar, which only a decoded frame can show.
-	clip := filepath.Join(dir, "bars.mp4")
-	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=3",
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", clip).CombinedOutput(); err != nil {
-		t.Fatalf("make clip: %v\n%s", err, out)
-	}
+	clip := mediatest.MakeNamed(t, mediatest.Clip{Width: 1280, Height: 720, FPS: 30, Seconds: 3}, "bars.mp4")
 	token, err := os.ReadFile(filepath.Join(dir, "config", "assetlab", "admin-token"))
 	if err != nil {
 		t.Fatalf("the app made no admin token: %v", err)

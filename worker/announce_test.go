@@ -3,7 +3,6 @@ package worker_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -54,13 +53,11 @@ func TestInProcessWorkerWithoutFFmpeg(t *testing.T) {
 				Env: []string{"ASSETLAB_WORKERS=1", "ASSETLAB_FFMPEG=/nonexistent/ffmpeg", "ASSETLAB_POLL_INTERVAL=50ms", "ASSETLAB_POLL_MAX=100ms"},
 				Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			})
-			var ready map[string]any
-			waitFor(t, 30*time.Second, "/readyz to report the transcoder", func() bool {
-				var code int
-				code, ready = e.Get("/readyz")
-				return code == http.StatusServiceUnavailable
+			var ready apptest.ErrorBody
+			apptest.Eventually(t, 30*time.Second, "/readyz to report the transcoder", func() bool {
+				return e.GetInto("/readyz", &ready) == http.StatusServiceUnavailable
 			})
-			if msg := fmt.Sprint(ready["error"]); !strings.Contains(msg, "ffmpeg (/nonexistent/ffmpeg) cannot be run") {
+			if msg := ready.Error; !strings.Contains(msg, "ffmpeg (/nonexistent/ffmpeg) cannot be run") {
 				t.Errorf("/readyz says %q, want it to name the missing ffmpeg", msg)
 			}
 			if l := logs.String(); !strings.Contains(l, "transcoder off") || !strings.Contains(l, "/nonexistent/ffmpeg") {
@@ -69,14 +66,15 @@ func TestInProcessWorkerWithoutFFmpeg(t *testing.T) {
 
 			id := uploadClip(t, e, mediatest.Make(t, mediatest.Clip{Width: 320, Height: 240, Seconds: 1}))
 			time.Sleep(2 * time.Second) // many polls' worth
+			// The whole body, untyped: nothing but the status may be in it.
 			if _, st := e.Get("/api/video/" + id + "/status"); st["status"] != "pending" || len(st) != 1 {
 				t.Errorf("status: got %v, want exactly {status: pending}", st)
 			}
 			if a := attempts(t, e, id); len(a) != 0 {
 				t.Errorf("attempts %v, want none: a worker without FFmpeg claims nothing", a)
 			}
-			if _, d := e.Get("/api/videos/" + id); d["status"] != "pending" || d["waiting"] != "no_worker" {
-				t.Errorf("details: status %v, waiting %v; want pending, no_worker", d["status"], d["waiting"])
+			if d := e.Details(id); d.Status != "pending" || d.Waiting != "no_worker" {
+				t.Errorf("details: status %v, waiting %v; want pending, no_worker", d.Status, d.Waiting)
 			}
 			if w := workersOf(t, e); len(w) != 0 {
 				t.Errorf("announced workers %+v, want none", w)
@@ -92,7 +90,7 @@ func TestWorkerAnnouncesItself(t *testing.T) {
 	// seen naming the job however quickly the transcode runs.
 	e := startInProcess(t, "s3", "ASSETLAB_JOB_LEASE=3s")
 	var me jobs.WorkerInfo
-	waitFor(t, 30*time.Second, "the worker's announcement", func() bool {
+	apptest.Eventually(t, 30*time.Second, "the worker's announcement", func() bool {
 		w := workersOf(t, e)
 		if len(w) == 1 {
 			me = w[0]
@@ -107,18 +105,18 @@ func TestWorkerAnnouncesItself(t *testing.T) {
 	long := uploadClip(t, e, mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: 20, Audio: true}))
 	waitProcessing(t, e, long)
 	next := uploadClip(t, e, mediatest.Make(t, mediatest.Clip{Width: 320, Height: 240, Seconds: 1}))
-	if _, d := e.Get("/api/videos/" + next); d["status"] != "pending" || d["waiting"] != "in_line" {
-		t.Errorf("video behind another: status %v, waiting %v; want pending, in_line", d["status"], d["waiting"])
+	if d := e.Details(next); d.Status != "pending" || d.Waiting != "in_line" {
+		t.Errorf("video behind another: status %v, waiting %v; want pending, in_line", d.Status, d.Waiting)
 	}
-	if _, d := e.Get("/api/videos/" + long); d["status"] != "processing" || d["waiting"] != nil {
-		t.Errorf("video being transcoded: status %v, waiting %v; want processing and no waiting", d["status"], d["waiting"])
+	if d := e.Details(long); d.Status != "processing" || d.Waiting != "" {
+		t.Errorf("video being transcoded: status %v, waiting %q; want processing and no waiting", d.Status, d.Waiting)
 	}
-	waitFor(t, 30*time.Second, "the announcement to name the job", func() bool {
+	apptest.Eventually(t, 30*time.Second, "the announcement to name the job", func() bool {
 		w := workersOf(t, e)
 		return len(w) == 1 && w[0].Job == long && w[0].Progress > 0 && w[0].HeartbeatAt.After(me.HeartbeatAt)
 	})
 	for _, id := range []string{long, next} {
-		if st := waitStatus(t, e, id, 3*time.Minute); st["status"] != "done" {
+		if st := e.WaitFinal(id, 3*time.Minute); st.Status != "done" {
 			t.Fatalf("%s: status %v, want done", id, st)
 		}
 	}
@@ -130,7 +128,7 @@ func TestStandaloneWorkerTools(t *testing.T) {
 	e := apptest.Start(t, "local")
 	t.Run("announces", func(t *testing.T) {
 		p := startWorker(t, e)
-		waitFor(t, 30*time.Second, "the announcement", func() bool { return len(workersOf(t, e)) == 1 })
+		apptest.Eventually(t, 30*time.Second, "the announcement", func() bool { return len(workersOf(t, e)) == 1 })
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		if err := p.cmd.Wait(); err != nil {
 			t.Errorf("worker exited with %v after SIGTERM", err)

@@ -57,31 +57,28 @@ func ffmpegProcesses(id string) []string {
 	return out
 }
 
-// waitProcessing waits until the worker has made progress on video id.
-func waitProcessing(t *testing.T, e *apptest.Env, id string) {
+// waitProcessing waits until a worker has made progress on video id, and
+// returns its attempt.
+func waitProcessing(t *testing.T, e *apptest.Env, id string) *jobs.Attempt {
 	t.Helper()
-	waitFor(t, 90*time.Second, "the transcode to make progress", func() bool {
-		at, err := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
+	var at *jobs.Attempt
+	apptest.Eventually(t, 90*time.Second, "the transcode to make progress", func() bool {
+		var err error
+		at, err = jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
 		return err == nil && at != nil && at.Progress > 0
 	})
+	return at
 }
 
 // waitGone waits until nothing of video id is left, and fails saying what is.
 func waitGone(t *testing.T, e *apptest.Env, id, tmp string, timeout time.Duration) {
 	t.Helper()
 	start := time.Now()
-	deadline := start.Add(timeout)
-	for {
-		left := leftovers(t, e, id, tmp)
-		if len(left) == 0 {
-			t.Logf("nothing left %.1f s after the delete", time.Since(start).Seconds())
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%v after the delete, still left: %v", timeout, left)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var left []string
+	if !apptest.Within(timeout, func() bool { left = leftovers(t, e, id, tmp); return len(left) == 0 }) {
+		t.Fatalf("%v after the delete, still left: %v", timeout, left)
 	}
+	t.Logf("nothing left %.1f s after the delete", time.Since(start).Seconds())
 }
 
 // Deleting a video while it is being transcoded wins: FFmpeg stops, nothing
@@ -113,7 +110,7 @@ func TestDeleteDuringTranscode(t *testing.T) {
 			}
 
 			next := uploadClip(t, e, short)
-			if st := waitStatus(t, e, next, 2*time.Minute); st["status"] != "done" {
+			if st := e.WaitFinal(next, 2*time.Minute); st.Status != "done" {
 				t.Fatalf("next upload: status %v, want done", st)
 			}
 			checkRenditions(t, e, next, "240p", 1) // 320x240
@@ -128,13 +125,8 @@ func TestDeleteDuringTranscode(t *testing.T) {
 // its job behind; the next worker that scans the queue finishes the
 // deletion once the dead worker's lease has expired.
 func TestDeleteWhileWorkerDies(t *testing.T) {
-	clip := mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: 20, Audio: true})
-	e := apptest.Start(t, "local")
-	tmp := t.TempDir()
-	env := []string{"ASSETLAB_JOB_LEASE=10s", "ASSETLAB_TMP_DIR=" + tmp}
-	a := startWorker(t, e, env...)
-	id := uploadClip(t, e, clip)
-	waitProcessing(t, e, id)
+	b := startBusyWorker(t, 20, "10s")
+	e, tmp, env, a, id := b.e, b.tmp, b.env, b.worker, b.id
 	// Frozen, it cannot notice the delete; its lease is still live, so the
 	// delete leaves the tombstone and queue marker for it.
 	a.signal(syscall.SIGSTOP)
@@ -158,11 +150,7 @@ func TestDeleteAgainFinishes(t *testing.T) {
 	for _, backend := range apptest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			e := apptest.Start(t, backend)
-			code, body := e.Upload(apptest.Token, apptest.VideoBytes(1<<20))
-			if code != http.StatusCreated {
-				t.Fatalf("upload: %d %v", code, body)
-			}
-			id := body["id"].(string)
+			id := e.UploadID(apptest.VideoBytes(1 << 20))
 			// Cut short by a store that cannot list: tombstone written,
 			// metadata gone, the rest still there.
 			stores := e.Server.Stores()

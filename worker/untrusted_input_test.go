@@ -73,24 +73,17 @@ func checkPlain(t *testing.T, e *apptest.Env, id, name string) {
 	if m := leak.FindString(fmt.Sprint(st)); m != "" || strings.Contains(fmt.Sprint(st), e.Config.DataDir) {
 		t.Errorf("%s: status body %v shows internals (%q)", name, st, m)
 	}
-	code, d := e.Get("/api/videos/" + id)
-	if code != 200 {
-		t.Errorf("%s: details %d %v", name, code, d)
-	}
-	if m := leak.FindString(fmt.Sprint(d["error"])); m != "" {
-		t.Errorf("%s: details error %q shows internals (%q)", name, d["error"], m)
+	if d := e.Details(id); leak.FindString(d.Error) != "" {
+		t.Errorf("%s: details error %q shows internals (%q)", name, d.Error, leak.FindString(d.Error))
 	}
 }
 
 // uploadBytes uploads data and waits for its job to end.
-func uploadBytes(t *testing.T, e *apptest.Env, name string, data []byte) (string, map[string]any) {
+// The server must accept it for the test to mean anything.
+func uploadBytes(t *testing.T, e *apptest.Env, name string, data []byte) (string, apptest.StatusBody) {
 	t.Helper()
-	code, body := e.Upload(apptest.Token, data)
-	if code != 201 {
-		t.Fatalf("%s: upload %d %v, want 201 (the server must accept it for the test to mean anything)", name, code, body)
-	}
-	id := body["id"].(string)
-	return id, waitStatus(t, e, id, 2*time.Minute)
+	id := e.UploadID(data)
+	return id, e.WaitFinal(id, 2*time.Minute)
 }
 
 // lastAttempt reads the newest attempt document of a job.
@@ -115,7 +108,7 @@ func TestReferencesInsideUploadsAreNotFollowed(t *testing.T) {
 			tr := startTrap(t, clip)
 			// Another upload, which a relative reference would reach.
 			neighbour := uploadClip(t, e, clip)
-			if st := waitStatus(t, e, neighbour, time.Minute); st["status"] != "done" {
+			if st := e.WaitFinal(neighbour, time.Minute); st.Status != "done" {
 				t.Fatalf("neighbour: %v, want done", st)
 			}
 			shells := mediatest.Shells(tr.URL + "/clip.mp4")
@@ -125,7 +118,7 @@ func TestReferencesInsideUploadsAreNotFollowed(t *testing.T) {
 			shells = append(shells, mediatest.Shell{Name: "dash to another upload", Data: []byte(mediatest.DashInMOV(neighbour + ".mp4"))})
 			for _, sh := range shells {
 				id, st := uploadBytes(t, e, sh.Name, sh.Data)
-				if st["status"] != "error" || st["error"] != transcode.ReasonUnreadable {
+				if st.Status != "error" || st.Error != transcode.ReasonUnreadable {
 					t.Errorf("%s: status %v, want error saying %q", sh.Name, st, transcode.ReasonUnreadable)
 				}
 				if a := attempts(t, e, id); len(a) != 1 {
@@ -178,7 +171,7 @@ func TestPublicErrorsArePlain(t *testing.T) {
 			e := startInProcess(t, backend, "ASSETLAB_RETRY_BACKOFF=10ms", "ASSETLAB_POLL_INTERVAL=50ms", "ASSETLAB_POLL_MAX=200ms")
 			for _, c := range cases {
 				id, st := uploadBytes(t, e, c.name, c.data)
-				if st["status"] != "error" || !strings.HasPrefix(fmt.Sprint(st["error"]), c.reason) {
+				if st.Status != "error" || !strings.HasPrefix(st.Error, c.reason) {
 					t.Errorf("%s: status %v, want error saying %q", c.name, st, c.reason)
 				}
 				if a := attempts(t, e, id); len(a) != 1 {
@@ -199,7 +192,7 @@ func TestPublicErrorsArePlain(t *testing.T) {
 				"ASSETLAB_RETRY_BACKOFF=10ms", "ASSETLAB_POLL_INTERVAL=50ms", "ASSETLAB_POLL_MAX=200ms")
 			id, st := uploadBytes(t, e2, "ffmpeg failing", data)
 			want := "transcoding failed 2 times because of a problem on the server, not with the file; last: " + transcode.ReasonFailed
-			if st["status"] != "error" || st["error"] != want {
+			if st.Status != "error" || st.Error != want {
 				t.Errorf("ffmpeg failing: status %v, want error saying %q", st, want)
 			}
 			checkPlain(t, e2, id, "ffmpeg failing")
@@ -236,7 +229,7 @@ func TestServerSideFailuresAreRetried(t *testing.T) {
 				"ASSETLAB_POLL_INTERVAL=50ms", "ASSETLAB_POLL_MAX=100ms")...)
 			id, st := uploadBytes(t, e, c.name, mustRead(t, clip))
 			want := "transcoding failed 3 times because of a problem on the server, not with the file; last: " + c.reason
-			if st["status"] != "error" || st["error"] != want {
+			if st.Status != "error" || st.Error != want {
 				t.Errorf("status %v, want error saying %q", st, want)
 			}
 			if a := attempts(t, e, id); len(a) != 3 {
@@ -284,7 +277,7 @@ func TestTempDiskFull(t *testing.T) {
 				"ASSETLAB_POLL_INTERVAL=50ms", "ASSETLAB_POLL_MAX=100ms")
 			id, st := uploadBytes(t, e, "temp disk full", mustRead(t, clip))
 			want := "transcoding failed 3 times because of a problem on the server, not with the file; last: " + transcode.ReasonNoSpace
-			if st["status"] != "error" || st["error"] != want {
+			if st.Status != "error" || st.Error != want {
 				t.Errorf("status %v, want error saying %q", st, want)
 			}
 			if r := result(t, e, id); r.ErrorClass != string(transcode.ClassEnvironment) {

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/jobs"
+	"github.com/assetlab/assetlab/server/storage"
 	"github.com/assetlab/assetlab/server/video"
 	"github.com/assetlab/assetlab/worker/mediatest"
 )
@@ -104,24 +106,7 @@ func uploadClip(t *testing.T, e *apptest.Env, clip string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, body := e.Upload(apptest.Token, data)
-	if code != 201 {
-		t.Fatalf("upload: %d %v", code, body)
-	}
-	return body["id"].(string)
-}
-
-// waitStatus polls a video's status until it is final or timeout passes.
-func waitStatus(t *testing.T, e *apptest.Env, id string, timeout time.Duration) map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		_, body := e.Get("/api/video/" + id + "/status")
-		if s := body["status"]; s == "done" || s == "error" || time.Now().After(deadline) {
-			return body
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return e.UploadID(data)
 }
 
 func attempts(t *testing.T, e *apptest.Env, id string) []jobs.Attempt {
@@ -146,36 +131,45 @@ func result(t *testing.T, e *apptest.Env, id string) jobs.Result {
 // checkRenditions fetches every rendition through the API and checks it with ffprobe.
 func checkRenditions(t *testing.T, e *apptest.Env, id string, want string, seconds float64) {
 	t.Helper()
-	_, d := e.Get("/api/videos/" + id)
-	rends, _ := d["renditions"].([]any)
+	d := e.Details(id)
 	var got []string
-	for _, r := range rends {
-		r := r.(map[string]any)
-		got = append(got, r["quality"].(string))
-		info := mediatest.Probe(t, r["url"].(string))
-		if info.VideoCodec != "h264" || info.Width != int(r["width"].(float64)) || info.Height != int(r["height"].(float64)) ||
+	for _, r := range d.Renditions {
+		got = append(got, string(r.Quality))
+		info := mediatest.Probe(t, r.URL)
+		if info.VideoCodec != "h264" || info.Width != r.Width || info.Height != r.Height ||
 			info.Duration < seconds-0.3 || info.Duration > seconds+0.3 {
-			t.Errorf("%s: %+v, want h264 %vx%v lasting %.1f s", r["quality"], info, r["width"], r["height"], seconds)
+			t.Errorf("%s: %+v, want h264 %vx%v lasting %.1f s", r.Quality, info, r.Width, r.Height, seconds)
 		}
 	}
 	if strings.Join(got, ",") != want {
 		t.Errorf("renditions %v, want %s", got, want)
 	}
-	if d["poster_url"] == nil {
+	if d.Poster == "" {
 		t.Error("no poster")
 	}
 }
 
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+// busyWorker is a local server with one standalone worker transcoding a video.
+type busyWorker struct {
+	e       *apptest.Env
+	tmp     string   // the worker's temp folder
+	env     []string // the worker's environment, for another like it
+	worker  *process
+	id      string        // the video being transcoded
+	attempt *jobs.Attempt // its attempt, once it made progress
+}
+
+// startBusyWorker starts a worker with the given job lease, uploads a 720p
+// clip lasting seconds, and returns once the worker has made progress on it.
+func startBusyWorker(t *testing.T, seconds float64, lease string) busyWorker {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	clip := mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: seconds, Audio: true})
+	b := busyWorker{e: apptest.Start(t, "local"), tmp: t.TempDir()}
+	b.env = []string{"ASSETLAB_JOB_LEASE=" + lease, "ASSETLAB_TMP_DIR=" + b.tmp}
+	b.worker = startWorker(t, b.e, b.env...)
+	b.id = uploadClip(t, b.e, clip)
+	b.attempt = waitProcessing(t, b.e, b.id)
+	return b
 }
 
 // Four worker processes share twenty jobs: each is transcoded exactly once.
@@ -194,7 +188,7 @@ func TestManyWorkersManyJobs(t *testing.T) {
 				ids = append(ids, uploadClip(t, e, clip))
 			}
 			for _, id := range ids {
-				if st := waitStatus(t, e, id, 2*time.Minute); st["status"] != "done" {
+				if st := e.WaitFinal(id, 2*time.Minute); st.Status != "done" {
 					t.Fatalf("%s: status %v, want done", id, st)
 				}
 			}
@@ -231,22 +225,19 @@ func TestKillWorkerMidTranscode(t *testing.T) {
 			env := []string{"ASSETLAB_FFMPEG=" + ffmpeg, "ASSETLAB_JOB_LEASE=2s", "ASSETLAB_TMP_DIR=" + tmp}
 			a := startWorker(t, e, env...)
 			id := uploadClip(t, e, clip)
-			waitFor(t, 60*time.Second, "worker A to make progress", func() bool {
-				at, err := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
-				return err == nil && at != nil && at.Progress > 0
-			})
+			waitProcessing(t, e, id)
 			a.signal(syscall.SIGKILL)
 			a.cmd.Wait()
 			if entries, _ := os.ReadDir(tmp); len(entries) == 0 {
 				t.Fatal("worker A left no temp folder: it was not killed mid-transcode")
 			}
-			if _, body := e.Get("/api/video/" + id + "/status"); body["status"] == "done" {
+			if e.Status(id).Status == "done" {
 				t.Fatal("done before the kill took effect")
 			}
 
 			startWorker(t, e, env...)
-			st := waitStatus(t, e, id, 2*time.Minute)
-			if st["status"] != "done" {
+			st := e.WaitFinal(id, 2*time.Minute)
+			if st.Status != "done" {
 				t.Fatalf("status %v, want done", st)
 			}
 			if r := result(t, e, id); r.Attempt != 2 {
@@ -271,18 +262,8 @@ func TestKillWorkerMidTranscode(t *testing.T) {
 // worker takes it at once, not when the lease would have expired, and it does
 // not count as a failed attempt.
 func TestGracefulStopHandsJobBack(t *testing.T) {
-	clip := mediatest.Make(t, mediatest.Clip{Width: 1280, Height: 720, Seconds: 12, Audio: true})
-	e := apptest.Start(t, "local")
-	tmp := t.TempDir()
-	env := []string{"ASSETLAB_JOB_LEASE=60s", "ASSETLAB_TMP_DIR=" + tmp}
-	a := startWorker(t, e, env...)
-	id := uploadClip(t, e, clip)
-	var first *jobs.Attempt
-	waitFor(t, 60*time.Second, "worker A to make progress", func() bool {
-		at, err := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
-		first = at
-		return err == nil && at != nil && at.Progress > 0
-	})
+	b := startBusyWorker(t, 12, "60s")
+	e, tmp, env, a, id, first := b.e, b.tmp, b.env, b.worker, b.id, b.attempt
 	leaseEnd := first.ExpiresAt
 	a.cmd.Process.Signal(syscall.SIGTERM)
 	if err := a.cmd.Wait(); err != nil {
@@ -297,7 +278,7 @@ func TestGracefulStopHandsJobBack(t *testing.T) {
 	}
 
 	startWorker(t, e, env...)
-	if st := waitStatus(t, e, id, 2*time.Minute); st["status"] != "done" {
+	if st := e.WaitFinal(id, 2*time.Minute); st.Status != "done" {
 		t.Fatalf("status %v, want done", st)
 	}
 	second, _ := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
@@ -317,14 +298,11 @@ func TestZombieCannotOverwrite(t *testing.T) {
 	env := []string{"ASSETLAB_JOB_LEASE=2s"}
 	zombie := startWorker(t, e, env...)
 	id := uploadClip(t, e, clip)
-	waitFor(t, 60*time.Second, "the first worker to make progress", func() bool {
-		at, err := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
-		return err == nil && at != nil && at.Progress > 0
-	})
+	waitProcessing(t, e, id)
 	zombie.signal(syscall.SIGSTOP) // frozen: its lease runs out
 
 	startWorker(t, e, env...)
-	if st := waitStatus(t, e, id, 2*time.Minute); st["status"] != "done" {
+	if st := e.WaitFinal(id, 2*time.Minute); st.Status != "done" {
 		t.Fatalf("status %v, want done", st)
 	}
 	res := result(t, e, id)
@@ -342,7 +320,7 @@ func TestZombieCannotOverwrite(t *testing.T) {
 	winner := etags()
 
 	zombie.signal(syscall.SIGCONT)
-	waitFor(t, 60*time.Second, "the zombie to notice", func() bool {
+	apptest.Eventually(t, 60*time.Second, "the zombie to notice", func() bool {
 		return strings.Contains(zombie.logText(), "another worker took the job over") ||
 			strings.Contains(zombie.logText(), "another attempt ended the job first")
 	})
@@ -353,7 +331,7 @@ func TestZombieCannotOverwrite(t *testing.T) {
 	if got := etags(); fmt.Sprint(got) != fmt.Sprint(winner) {
 		t.Errorf("winner's outputs changed: %v, were %v", got, winner)
 	}
-	waitFor(t, 10*time.Second, "the zombie's outputs to be removed", func() bool {
+	apptest.Eventually(t, 10*time.Second, "the zombie's outputs to be removed", func() bool {
 		left, _ := e.Server.Stores().Videos.List(context.Background(), video.AttemptPrefix(id, 1))
 		return len(left) == 0
 	})
@@ -370,9 +348,12 @@ func startInProcess(t *testing.T, backend string, env ...string) *apptest.Env {
 func TestInProcessWorkerWakesOnUpload(t *testing.T) {
 	e := startInProcess(t, "local", "ASSETLAB_POLL_INTERVAL=1h", "ASSETLAB_POLL_MAX=1h")
 	clip := mediatest.Make(t, mediatest.Clip{Width: 640, Height: 360, Seconds: 2, Audio: true})
-	time.Sleep(300 * time.Millisecond) // let its first (empty) scan pass
+	// The worker announces itself as it starts its loop, just before its
+	// first (empty) scan; from then on only a wake-up or the hour-long poll
+	// can make it look again.
+	apptest.Eventually(t, 30*time.Second, "the worker's announcement", func() bool { return len(workersOf(t, e)) == 1 })
 	id := uploadClip(t, e, clip)
-	if st := waitStatus(t, e, id, 30*time.Second); st["status"] != "done" {
+	if st := e.WaitFinal(id, 30*time.Second); st.Status != "done" {
 		t.Fatalf("status %v, want done within 30 s (the poll interval is an hour)", st)
 	}
 	checkRenditions(t, e, id, "360p", 2)
@@ -399,13 +380,9 @@ func TestBadInputEndsInError(t *testing.T) {
 				"audio only": {mustRead(t, mediatest.Make(t, mediatest.Clip{AudioOnly: true})), "audio only"},
 			}
 			for name, c := range cases {
-				code, body := e.Upload(apptest.Token, c.data)
-				if code != 201 {
-					t.Fatalf("%s: upload %d %v", name, code, body)
-				}
-				id := body["id"].(string)
-				st := waitStatus(t, e, id, time.Minute)
-				if st["status"] != "error" || !strings.Contains(fmt.Sprint(st["error"]), c.reason) {
+				id := e.UploadID(c.data)
+				st := e.WaitFinal(id, time.Minute)
+				if st.Status != "error" || !strings.Contains(st.Error, c.reason) {
 					t.Errorf("%s: status %v, want error saying %q", name, st, c.reason)
 				}
 				if a := attempts(t, e, id); len(a) != 1 {
@@ -413,7 +390,7 @@ func TestBadInputEndsInError(t *testing.T) {
 				}
 			}
 			id := uploadClip(t, e, good)
-			if st := waitStatus(t, e, id, time.Minute); st["status"] != "done" {
+			if st := e.WaitFinal(id, time.Minute); st.Status != "done" {
 				t.Errorf("good video after bad ones: %v, want done", st)
 			}
 		})
@@ -427,9 +404,9 @@ func TestRetriesUpToTheCap(t *testing.T) {
 	e := startInProcess(t, "local", "ASSETLAB_FFMPEG="+broken, "ASSETLAB_RETRY_BACKOFF=50ms",
 		"ASSETLAB_POLL_INTERVAL=50ms", "ASSETLAB_POLL_MAX=100ms")
 	id := uploadClip(t, e, mediatest.Make(t, mediatest.Clip{Width: 320, Height: 240, Seconds: 1}))
-	st := waitStatus(t, e, id, time.Minute)
-	if st["status"] != "error" || !strings.Contains(fmt.Sprint(st["error"]), "failed 3 times") ||
-		!strings.Contains(fmt.Sprint(st["error"]), "storage could not be reached") {
+	st := e.WaitFinal(id, time.Minute)
+	if st.Status != "error" || !strings.Contains(st.Error, "failed 3 times") ||
+		!strings.Contains(st.Error, "storage could not be reached") {
 		t.Errorf("status %v, want an error after 3 attempts that says why", st)
 	}
 	if a := attempts(t, e, id); len(a) != 3 {
@@ -442,14 +419,19 @@ func TestRetriesUpToTheCap(t *testing.T) {
 func TestDeleteOriginal(t *testing.T) {
 	e := startInProcess(t, "s3", "ASSETLAB_DELETE_ORIGINAL=true")
 	id := uploadClip(t, e, mediatest.Make(t, mediatest.Clip{Width: 640, Height: 360, Seconds: 1, Audio: true}))
-	if st := waitStatus(t, e, id, time.Minute); st["status"] != "done" {
+	if st := e.WaitFinal(id, time.Minute); st.Status != "done" {
 		t.Fatalf("status %v", st)
 	}
-	if _, err := e.Server.Stores().Raw.Stat(context.Background(), video.OriginalKey(id, ".mp4")); err == nil {
-		t.Error("the original is still stored")
+	// The worker removes the original just after it marks the job done.
+	apptest.Eventually(t, 10*time.Second, "the original to be removed", func() bool {
+		_, err := e.Server.Stores().Raw.Stat(context.Background(), video.OriginalKey(id, ".mp4"))
+		return errors.Is(err, storage.ErrNotFound)
+	})
+	var orig apptest.URLBody
+	if code := e.GetInto("/api/video/"+id, &orig); code != 200 {
+		t.Fatalf("original URL: got %d, want 200", code)
 	}
-	_, body := e.Get("/api/video/" + id)
-	if info := mediatest.Probe(t, body["url"].(string)); info.Height != 360 {
+	if info := mediatest.Probe(t, orig.URL); info.Height != 360 {
 		t.Errorf("original URL plays %+v, want the 360p rendition", info)
 	}
 }

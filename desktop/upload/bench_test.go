@@ -1,13 +1,9 @@
 package upload_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/assetlab/assetlab/server/app/apptest"
 )
 
 // BenchmarkUpload1GiBVsCurl uploads one 1 GiB file to the real server binary
@@ -27,45 +25,15 @@ func BenchmarkUpload1GiBVsCurl(b *testing.B) {
 	const size = 1 << 30
 	const rounds = 3
 	dir := b.TempDir()
-	root, _ := filepath.Abs("../..")
-	server := filepath.Join(root, "bin", "assetlab-server")
-	if _, err := os.Stat(server); err != nil {
-		b.Fatalf("%s: build it first (make build)", server)
-	}
+	server := apptest.BuildServer(b)
 	uploader := filepath.Join(dir, "assetlab-upload")
 	if out, err := exec.Command("go", "build", "-o", uploader, "github.com/assetlab/assetlab/desktop/cmd/assetlab-upload").CombinedOutput(); err != nil {
 		b.Fatalf("build uploader: %v\n%s", err, out)
 	}
 	src := filepath.Join(dir, "source.mp4")
-	f, _ := os.Create(src)
-	w := bufio.NewWriterSize(f, 1<<20)
-	w.Write([]byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"))
-	io.CopyN(w, rand.NewChaCha8([32]byte{9}), size-24)
-	w.Flush()
-	f.Close()
-
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	const token = "bench-token-0123456789"
-	srv := exec.Command(server)
-	srv.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "HOST=127.0.0.1", "ADMIN_TOKEN="+token,
-		"ASSETLAB_DATA_DIR="+filepath.Join(dir, "data"), "ASSETLAB_WORKERS=0", "ASSETLAB_LOG_LEVEL=warn")
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-	for i := 0; ; i++ {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i > 200 {
-			b.Fatal("server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	apptest.WriteVideoFile(b, src, size, 9)
+	srv := apptest.StartProcess(b, server, "ASSETLAB_DATA_DIR="+filepath.Join(dir, "data"))
+	base, token := srv.URL, apptest.Token
 
 	// run times a command under GNU time and returns its wall time, peak RSS
 	// in KiB, and stdout.

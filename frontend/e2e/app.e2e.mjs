@@ -63,6 +63,15 @@ async function startServer(env = {}) {
   return { url }
 }
 
+/** Uploads bytes as a file named name through the API; returns the new id. */
+async function upload(bytes, name) {
+  const form = new FormData()
+  form.append('file', new Blob([bytes], { type: 'video/mp4' }), name)
+  const res = await fetch(base + '/api/upload', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form })
+  assert.equal(res.status, 201, `upload of ${name}`)
+  return (await res.json()).id
+}
+
 before(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), 'assetlab-e2e-'))
   mkdirSync(artifacts, { recursive: true })
@@ -323,11 +332,7 @@ describe('web UI', () => {
   })
 
   test('a failed transcode shows an error, and the original still plays', async () => {
-    const form = new FormData()
-    form.append('file', new Blob([truncated], { type: 'video/mp4' }), 'broken.mp4')
-    const res = await fetch(base + '/api/upload', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form })
-    assert.equal(res.status, 201)
-    const { id } = await res.json()
+    const id = await upload(truncated, 'broken.mp4')
     const page = await newPage()
     await page.goto(`${base}/watch/${id}`)
     const banner = page.locator('.banner.error')
@@ -366,35 +371,8 @@ describe('web UI', () => {
 describe('accessibility (axe-core)', () => {
   let id
 
-  /** Starts the server binary on a free port with its own data, plus env. */
-async function startServer(env = {}) {
-  const port = await freePort()
-  const dir = mkdtempSync(path.join(tmp, 'server-'))
-  const proc = spawn(path.join(root, 'bin', 'assetlab-server'), [], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ADMIN_TOKEN: token,
-      ASSETLAB_DATA_DIR: path.join(dir, 'data'),
-      XDG_CONFIG_HOME: path.join(dir, 'config'),
-      ASSETLAB_LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  servers.push(proc)
-  const url = `http://127.0.0.1:${port}`
-  await waitHealthy(url)
-  return { url }
-}
-
-before(async () => {
-    const form = new FormData()
-    form.append('file', new Blob([readFileSync(clip)], { type: 'video/mp4' }), 'axe clip.mp4')
-    const res = await fetch(base + '/api/upload', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form })
-    assert.equal(res.status, 201)
-    id = (await res.json()).id
+  before(async () => {
+    id = await upload(readFileSync(clip), 'axe clip.mp4')
   })
 
   const pages = [

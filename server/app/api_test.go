@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetlab/assetlab/server/api"
 	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/jobs"
 	"github.com/assetlab/assetlab/server/video"
@@ -21,47 +22,42 @@ func TestUploadAndWatch(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			e := apptest.Start(t, backend)
 			content := apptest.VideoBytes(12<<20 + 777) // three parts
-			code, body := e.Upload(apptest.Token, content)
-			if code != http.StatusCreated {
-				t.Fatalf("upload: got %d %v, want 201", code, body)
-			}
-			id, _ := body["id"].(string)
+			up := e.UploadOK(content)
+			id := up.ID
 			if !video.ValidID(id) {
 				t.Fatalf("upload: id %q is not a UUID", id)
 			}
-			if got, want := body["key"], video.OriginalKey(id, ".mp4"); got != want {
+			if got, want := up.Key, video.OriginalKey(id, ".mp4"); got != want {
 				t.Errorf("upload: key %v, want %v", got, want)
 			}
 			e.AssertClean([]string{jobs.QueueKey(id), video.OriginalKey(id, ".mp4"), video.MetaKey(id)}, 0)
 
-			code, body = e.Get("/api/video/" + id)
-			if code != http.StatusOK {
-				t.Fatalf("GET /api/video/{id}: %d %v", code, body)
+			var orig apptest.URLBody
+			if code := e.GetInto("/api/video/"+id, &orig); code != http.StatusOK {
+				t.Fatalf("GET /api/video/{id}: got %d, want 200", code)
 			}
-			if got := apptest.Fetch(t, body["url"].(string)); !bytes.Equal(got, content) {
+			if got := apptest.Fetch(t, orig.URL); !bytes.Equal(got, content) {
 				t.Errorf("original URL served %d bytes, want the %d uploaded", len(got), len(content))
 			}
 
-			code, body = e.Get("/api/video/" + id + "/status")
-			if code != http.StatusOK || body["status"] != "pending" {
-				t.Errorf("status: got %d %v, want 200 pending", code, body)
+			if st := e.Status(id); st.Status != "pending" {
+				t.Errorf("status: got %+v, want pending", st)
 			}
 			if code, _ := e.Get("/api/video/" + id + "/720p"); code != http.StatusNotFound {
 				t.Errorf("rendition before transcoding: got %d, want 404", code)
 			}
 
-			code, body = e.Get("/api/videos/" + id)
-			if code != http.StatusOK || body["status"] != "pending" || body["filename"] != "clip.mp4" ||
-				body["size"] != float64(len(content)) || body["content_type"] != "video/mp4" || body["original_url"] == "" {
-				t.Errorf("details: got %d %v", code, body)
+			if d := e.Details(id); d.Status != "pending" || d.Filename != "clip.mp4" ||
+				d.Size != int64(len(content)) || d.ContentType != "video/mp4" || d.Original == "" {
+				t.Errorf("details: got %+v, want pending clip.mp4 of %d bytes, video/mp4, with its URL", d, len(content))
 			}
 
 			if code, _ := e.Get("/api/videos"); code != http.StatusUnauthorized {
 				t.Errorf("library without token: got %d, want 401", code)
 			}
-			code, body = e.Do("GET", "/api/videos", apptest.Token, "", nil)
-			if list, _ := body["videos"].([]any); code != http.StatusOK || len(list) != 1 {
-				t.Errorf("library: got %d %v, want one video", code, body)
+			var lib struct{ Videos []api.Details }
+			if code := e.DoInto("GET", "/api/videos", apptest.Token, "", nil, &lib); code != http.StatusOK || len(lib.Videos) != 1 || lib.Videos[0].ID != id {
+				t.Errorf("library: got %d %+v, want video %s alone", code, lib, id)
 			}
 
 			if code, _ := e.Do("DELETE", "/api/videos/"+id, "", "", nil); code != http.StatusUnauthorized {
@@ -112,10 +108,10 @@ func TestBadUploads(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					ct, body := c.body()
-					code, resp := e.Do("POST", "/api/upload", c.token, ct, body)
-					msg, _ := resp["error"].(string)
-					if code != c.status || !strings.Contains(msg, c.message) {
-						t.Errorf("got %d %q, want %d with %q", code, msg, c.status, c.message)
+					var resp apptest.ErrorBody
+					code := e.DoInto("POST", "/api/upload", c.token, ct, body, &resp)
+					if code != c.status || !strings.Contains(resp.Error, c.message) {
+						t.Errorf("got %d %q, want %d with %q", code, resp.Error, c.status, c.message)
 					}
 					e.AssertClean(nil, 5*time.Second)
 				})
@@ -152,29 +148,9 @@ func TestOneGiBLimitWhileStreaming(t *testing.T) {
 		t.Skip("streams 1 GiB")
 	}
 	e := apptest.Start(t, "local")
-	pr, pw := io.Pipe()
-	mw := newStreamingForm(pw)
-	go func() {
-		f := mw.file("big.mp4")
-		f.Write(apptest.MP4Head)
-		_, err := io.CopyN(f, zeros{}, 1<<30-int64(len(apptest.MP4Head))+1) // one byte over
-		if err == nil {
-			err = mw.close()
-		}
-		pw.CloseWithError(err)
-	}()
-	req, _ := http.NewRequest("POST", e.URL+"/api/upload", pr)
-	req.Header.Set("Authorization", "Bearer "+apptest.Token)
-	req.Header.Set("Content-Type", mw.contentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	pr.CloseWithError(io.ErrClosedPipe)
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "1 GiB") {
-		t.Errorf("got %d %s, want 413 naming the 1 GiB limit", resp.StatusCode, b)
+	code, b := postStreamed(t, e, "big.mp4", 1<<30+1) // one byte over
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "1 GiB") {
+		t.Errorf("got %d %s, want 413 naming the 1 GiB limit", code, b)
 	}
 	e.AssertClean(nil, 5*time.Second)
 }
@@ -237,13 +213,7 @@ func TestClientDisconnectMidUpload(t *testing.T) {
 			w.Write(apptest.VideoBytes(17 << 20))
 			w.Flush()
 			// Wait until the upload is under way in storage, then hang up.
-			deadline := time.Now().Add(10 * time.Second)
-			for len(e.InFlight()) == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("the upload never started")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			apptest.Eventually(t, 10*time.Second, "the upload to start", func() bool { return len(e.InFlight()) > 0 })
 			conn.Close()
 			e.AssertClean(nil, 30*time.Second)
 			// The server carries on.
@@ -268,9 +238,7 @@ func TestStorageOutageMidUpload(t *testing.T) {
 		wrote <- err
 		pw.CloseWithError(err)
 	}()
-	req, _ := http.NewRequest("POST", e.URL+"/api/upload", pr)
-	req.Header.Set("Authorization", "Bearer "+apptest.Token)
-	req.Header.Set("Content-Type", mw.contentType())
+	req := apptest.UploadRequest(e.URL, mw.contentType(), pr)
 	type result struct {
 		code int
 		body string
@@ -287,13 +255,7 @@ func TestStorageOutageMidUpload(t *testing.T) {
 		resp.Body.Close()
 		done <- result{code: resp.StatusCode, body: string(b)}
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(e.S3.OpenUploads(t, "raw")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the upload never started")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	apptest.Eventually(t, 10*time.Second, "the upload to start", func() bool { return len(e.S3.OpenUploads(t, "raw")) > 0 })
 	e.S3.Stop()
 	var r result
 	select {
@@ -377,4 +339,31 @@ func (f *streamingForm) file(name string) io.Writer {
 func (f *streamingForm) close() error {
 	_, err := fmt.Fprintf(f.w, "\r\n--%s--\r\n", f.boundary)
 	return err
+}
+
+// postStreamed uploads a file of size bytes (an MP4 head, then zeros) in a
+// form written while it is sent, as a browser sends it, and returns the
+// answer's status and body.
+func postStreamed(t *testing.T, e *apptest.Env, name string, size int64) (int, []byte) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	mw := newStreamingForm(pw)
+	go func() {
+		f := mw.file(name)
+		f.Write(apptest.MP4Head)
+		_, err := io.CopyN(f, zeros{}, size-int64(len(apptest.MP4Head)))
+		if err == nil {
+			err = mw.close()
+		}
+		pw.CloseWithError(err)
+	}()
+	req := apptest.UploadRequest(e.URL, mw.contentType(), pr)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("upload %s: %v", name, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	pr.CloseWithError(io.ErrClosedPipe)
+	return resp.StatusCode, b
 }

@@ -24,10 +24,10 @@ func TestInProcessWorkersFromConfig(t *testing.T) {
 		t.Skip("ffmpeg not installed")
 	}
 	e := apptest.Start(t, "local", "ASSETLAB_WORKERS=2")
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		list, err := jobs.Workers(context.Background(), e.Server.Stores().Videos)
-		if err != nil {
+	var list []jobs.WorkerInfo
+	two := func() bool {
+		var err error
+		if list, err = jobs.Workers(context.Background(), e.Server.Stores().Videos); err != nil {
 			t.Fatal(err)
 		}
 		names := map[string]bool{}
@@ -36,13 +36,10 @@ func TestInProcessWorkersFromConfig(t *testing.T) {
 				names[w.Name] = true
 			}
 		}
-		if len(names) == 2 && len(list) == 2 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("announced workers: got %+v, want two from this process (pid %d)", list, os.Getpid())
-		}
-		time.Sleep(100 * time.Millisecond)
+		return len(names) == 2 && len(list) == 2
+	}
+	if !apptest.Within(2*time.Minute, two) {
+		t.Fatalf("announced workers: got %+v, want two from this process (pid %d)", list, os.Getpid())
 	}
 }
 
@@ -52,13 +49,7 @@ func TestInProcessWorkersFromConfig(t *testing.T) {
 // S3 they are the bucket's presigned URLs.
 func TestWatchURLsAreAbsolute(t *testing.T) {
 	content := apptest.VideoBytes(300 << 10)
-	upload := func(t *testing.T, e *apptest.Env) string {
-		code, body := e.Upload(apptest.Token, content)
-		if code != http.StatusCreated {
-			t.Fatalf("upload: got %d %v, want 201", code, body)
-		}
-		return body["id"].(string)
-	}
+	upload := func(t *testing.T, e *apptest.Env) string { return e.UploadID(content) }
 	// watchURL asks for the original's URL with the given Host and headers.
 	watchURL := func(t *testing.T, e *apptest.Env, id, host string, header ...string) string {
 		req, _ := http.NewRequest("GET", e.URL+"/api/video/"+id, nil)

@@ -10,8 +10,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,22 +46,15 @@ func BenchmarkUploadConcurrent(b *testing.B) {
 		concurrent = n
 	}
 	gw := s3test.Start(b, "raw", "videos")
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "assetlab-server")
-	build := exec.Command("go", "build", "-o", bin, "github.com/assetlab/assetlab/server/cmd/assetlab-server")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build server: %v\n%s", err, out)
-	}
+	bin := apptest.BuildServer(b)
 
-	port := freePort(b)
-	srv := exec.Command(bin)
-	srv.Env = append(os.Environ(), gw.Env("raw", "videos")...)
-	srv.Env = append(srv.Env, "ADMIN_TOKEN="+apptest.Token, "PORT="+strconv.Itoa(port), "HOST=127.0.0.1",
-		"ASSETLAB_WORKERS=0", "ASSETLAB_LOG_LEVEL=warn", "ASSETLAB_MAX_UPLOADS=0")
-	srv.Env = append(srv.Env, strings.Fields(os.Getenv("ASSETLAB_BENCH_ENV"))...)
+	env := append(gw.Env("raw", "videos"), "ASSETLAB_MAX_UPLOADS=0")
+	env = append(env, strings.Fields(os.Getenv("ASSETLAB_BENCH_ENV"))...)
+	srv := apptest.StartProcess(b, bin, env...)
+	// The server's own view of its configuration, for its memory budget.
 	cfg, err := config.FromEnv(func(k string) string {
-		for i := len(srv.Env) - 1; i >= 0; i-- {
-			if v, ok := strings.CutPrefix(srv.Env[i], k+"="); ok {
+		for i := len(srv.Cmd.Env) - 1; i >= 0; i-- {
+			if v, ok := strings.CutPrefix(srv.Cmd.Env[i], k+"="); ok {
 				return v
 			}
 		}
@@ -72,14 +63,8 @@ func BenchmarkUploadConcurrent(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHealthy(b, base)
-	pid := srv.Process.Pid
+	base := srv.URL
+	pid := srv.Pid()
 	idle := procStatusKiB(b, pid, "VmRSS")
 	client := gw.Client(b)
 
@@ -208,9 +193,7 @@ func postGenerated(base string, seed uint64, size int64) (sent, error) {
 		pw.CloseWithError(err)
 	}()
 	defer pr.CloseWithError(io.ErrClosedPipe)
-	req, _ := http.NewRequest("POST", base+"/api/upload", pr)
-	req.Header.Set("Authorization", "Bearer "+apptest.Token)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req := apptest.UploadRequest(base, mw.FormDataContentType(), pr)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return sent{}, fmt.Errorf("upload %d: %w", seed, err)

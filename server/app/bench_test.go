@@ -1,16 +1,12 @@
 package app_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -35,27 +31,13 @@ func BenchmarkUpload1GiB(b *testing.B) {
 	gw := s3test.Start(b, "raw", "videos", "direct")
 	dir := b.TempDir()
 
-	bin := filepath.Join(dir, "assetlab-server")
-	build := exec.Command("go", "build", "-o", bin, "github.com/assetlab/assetlab/server/cmd/assetlab-server")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build server: %v\n%s", err, out)
-	}
+	bin := apptest.BuildServer(b)
 	src := filepath.Join(dir, "source.mp4")
-	writeSource(b, src, size)
+	apptest.WriteVideoFile(b, src, size, 7)
 
-	port := freePort(b)
-	srv := exec.Command(bin)
-	srv.Env = append(os.Environ(), gw.Env("raw", "videos")...)
-	srv.Env = append(srv.Env, "ADMIN_TOKEN="+apptest.Token, "PORT="+strconv.Itoa(port), "HOST=127.0.0.1",
-		"ASSETLAB_WORKERS=0", "ASSETLAB_LOG_LEVEL=warn")
-	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHealthy(b, base)
-	idleRSS := procStatusKiB(b, srv.Process.Pid, "VmRSS")
+	srv := apptest.StartProcess(b, bin, gw.Env("raw", "videos")...)
+	base := srv.URL
+	idleRSS := procStatusKiB(b, srv.Pid(), "VmRSS")
 
 	client := gw.Client(b)
 	uploader := manager.NewUploader(client, func(u *manager.Uploader) {
@@ -66,7 +48,7 @@ func BenchmarkUpload1GiB(b *testing.B) {
 	var direct, viaServer []time.Duration
 	var cpuDirect, cpuServer [3]time.Duration // versitygw, server, this process
 	cpuNow := func() [3]time.Duration {
-		return [3]time.Duration{procCPU(b, gw.Pid()), procCPU(b, srv.Process.Pid), procCPU(b, os.Getpid())}
+		return [3]time.Duration{procCPU(b, gw.Pid()), procCPU(b, srv.Pid()), procCPU(b, os.Getpid())}
 	}
 	addCPU := func(sum *[3]time.Duration, before [3]time.Duration) {
 		after := cpuNow()
@@ -100,7 +82,7 @@ func BenchmarkUpload1GiB(b *testing.B) {
 		client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String("raw"), Key: aws.String(key)})
 	}
 	b.StopTimer()
-	peak := procStatusKiB(b, srv.Process.Pid, "VmHWM")
+	peak := procStatusKiB(b, srv.Pid(), "VmHWM")
 
 	mibps := func(d time.Duration) float64 { return float64(size) / (1 << 20) / d.Seconds() }
 	md, ms := median(direct), median(viaServer)
@@ -117,22 +99,6 @@ func BenchmarkUpload1GiB(b *testing.B) {
 	b.ReportMetric(md.Seconds()/ms.Seconds(), "ratio-median")
 	b.ReportMetric(bd.Seconds()/bs.Seconds(), "ratio-best")
 	b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
-}
-
-func writeSource(b *testing.B, path string, size int64) {
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
-	w.Write(apptest.MP4Head)
-	if _, err := io.CopyN(w, rand.NewChaCha8([32]byte{7}), size-int64(len(apptest.MP4Head))); err != nil {
-		b.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
 }
 
 // uploadFile streams a file to POST /api/upload, as a browser or curl -F does.
@@ -153,9 +119,7 @@ func uploadFile(b *testing.B, base, path string) string {
 		}
 		pw.CloseWithError(mw.Close())
 	}()
-	req, _ := http.NewRequest("POST", base+"/api/upload", pr)
-	req.Header.Set("Authorization", "Bearer "+apptest.Token)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req := apptest.UploadRequest(base, mw.FormDataContentType(), pr)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.Fatal(err)
@@ -202,27 +166,4 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-func freePort(b testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitHealthy(b testing.TB, base string) {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b.Fatal("server did not become healthy")
 }

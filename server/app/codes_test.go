@@ -33,13 +33,7 @@ func TestEveryErrorCode(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			groups++
 			e := apptest.Start(t, backend, "ASSETLAB_MAX_UPLOAD_BYTES=8MiB")
-			upload := func() string {
-				code, body := e.Upload(apptest.Token, apptest.VideoBytes(1000))
-				if code != http.StatusCreated {
-					t.Fatalf("upload: got %d %v", code, body)
-				}
-				return body["id"].(string)
-			}
+			upload := func() string { return e.UploadID(apptest.VideoBytes(1000)) }
 			ctx := context.Background()
 			id := upload()
 			// A video whose original is gone with no rendition to stand in.
@@ -101,13 +95,10 @@ func TestEveryErrorCode(t *testing.T) {
 	t.Run("storage down", func(t *testing.T) {
 		groups++
 		e := apptest.Start(t, "s3")
-		code, body := e.Upload(apptest.Token, apptest.VideoBytes(1000))
-		if code != http.StatusCreated {
-			t.Fatalf("upload: got %d %v", code, body)
-		}
+		id := e.UploadID(apptest.VideoBytes(1000))
 		e.S3.Stop()
 		defer e.S3.Restart()
-		runAll(t, e.URL, map[string]string{"id": body["id"].(string)}, seen, []scenario{
+		runAll(t, e.URL, map[string]string{"id": id}, seen, []scenario{
 			{name: "video", method: "GET", path: "/api/video/{id}", status: 503, code: "storage_unavailable"},
 			{name: "readyz", method: "GET", path: "/readyz", status: 503, code: "storage_unavailable"},
 		})
@@ -135,13 +126,7 @@ func TestEveryErrorCode(t *testing.T) {
 		go func() { done <- post(e.URL, held.contentType(), pr) }()
 		go held.file("clip.mp4").Write(apptest.VideoBytes(1 << 20))
 		defer func() { pw.CloseWithError(io.ErrClosedPipe); <-done }()
-		deadline := time.Now().Add(30 * time.Second)
-		for len(e.InFlight()) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("the first upload is not under way after 30 s")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		apptest.Eventually(t, 30*time.Second, "the first upload under way", func() bool { return len(e.InFlight()) > 0 })
 		runAll(t, e.URL, nil, seen, []scenario{
 			{name: "second upload", method: "POST", path: "/api/upload", token: apptest.Token, body: form("file", apptest.VideoBytes(1000)),
 				status: 503, code: "too_many_uploads", headers: map[string]string{"Retry-After": "5"}},
@@ -151,16 +136,9 @@ func TestEveryErrorCode(t *testing.T) {
 	t.Run("transcoder off", func(t *testing.T) {
 		groups++
 		e := apptest.Start(t, "local", "ASSETLAB_WORKERS=1", "ASSETLAB_FFMPEG=/nonexistent/ffmpeg")
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			if code, _ := e.Get("/readyz"); code == http.StatusServiceUnavailable {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("/readyz still ready 30 s after a worker without FFmpeg started")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		apptest.Eventually(t, 30*time.Second, "/readyz to say a worker without FFmpeg is not ready", func() bool {
+			return e.GetInto("/readyz", nil) == http.StatusServiceUnavailable
+		})
 		runAll(t, e.URL, nil, seen, []scenario{
 			{name: "readyz", method: "GET", path: "/readyz", status: 503, code: "transcoder_off", has: []string{"the transcoder is off"}},
 		})

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -11,10 +10,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,14 +30,10 @@ func TestKilledServerPartialUploadReclaimed(t *testing.T) {
 		interval = time.Second
 		lease    = 8 * time.Second
 	)
-	bin := filepath.Join(t.TempDir(), "assetlab-server")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/assetlab/assetlab/server/cmd/assetlab-server").CombinedOutput(); err != nil {
-		t.Fatalf("build server: %v\n%s", err, out)
-	}
+	bin := apptest.BuildServer(t)
 	for _, backend := range apptest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			env := []string{
-				"ADMIN_TOKEN=" + apptest.Token, "HOST=127.0.0.1", "PORT=0", "ASSETLAB_WORKERS=0",
 				"ASSETLAB_LOG_LEVEL=info", "ASSETLAB_JANITOR_INTERVAL=" + interval.String(),
 				"ASSETLAB_UPLOAD_LEASE=" + lease.String(),
 			}
@@ -67,21 +60,17 @@ func TestKilledServerPartialUploadReclaimed(t *testing.T) {
 			}
 			waitFor := func(what string, limit time.Duration, cond func() bool) {
 				t.Helper()
-				deadline := time.Now().Add(limit)
-				for !cond() {
-					if time.Now().After(deadline) {
-						t.Fatalf("%s: not within %v (unfinished writes: %v)", what, limit, inFlight())
-					}
-					time.Sleep(50 * time.Millisecond)
+				if !apptest.Within(limit, cond) {
+					t.Fatalf("%s: not within %v (unfinished writes: %v)", what, limit, inFlight())
 				}
 			}
 
-			a := startServerProcess(t, bin, env)
-			b := startServerProcess(t, bin, env)
-			upA := startSlowUpload(t, a.url)
+			a := apptest.StartProcess(t, bin, env...)
+			b := apptest.StartProcess(t, bin, env...)
+			upA := startSlowUpload(t, a.URL)
 			waitFor("A's upload under way", 20*time.Second, func() bool { return len(inFlight()) == 1 })
 			leftA := inFlight()[0]
-			upB := startSlowUpload(t, b.url)
+			upB := startSlowUpload(t, b.URL)
 			var leftB string
 			waitFor("B's upload under way", 20*time.Second, func() bool {
 				for _, n := range inFlight() {
@@ -99,7 +88,7 @@ func TestKilledServerPartialUploadReclaimed(t *testing.T) {
 				t.Fatalf("unfinished writes with both processes alive: got %v, want %s and %s", got, leftA, leftB)
 			}
 
-			a.kill()
+			a.Kill()
 			killed := time.Now()
 			// The bound is one janitor interval on the local backend, a lease
 			// and an interval on S3; 10 s more allow for a loaded machine.
@@ -153,67 +142,6 @@ func TestKilledServerPartialUploadReclaimed(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-type serverProcess struct {
-	t   *testing.T
-	cmd *exec.Cmd
-	url string
-	log string
-}
-
-// startServerProcess runs the server binary with env and waits until it
-// serves. It is killed when the test ends; its log is shown if the test fails.
-func startServerProcess(t *testing.T, bin string, env []string) *serverProcess {
-	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), env...)
-	logPath := filepath.Join(t.TempDir(), "server.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logf
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &serverProcess{t: t, cmd: cmd, log: logPath}
-	t.Cleanup(func() {
-		p.kill()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("log of server %d:\n%s", cmd.Process.Pid, b)
-		}
-	})
-	// The banner names the port the server chose.
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if _, after, ok := strings.Cut(sc.Text(), "running at http://localhost:"); ok {
-				found <- "http://127.0.0.1:" + strings.TrimSpace(after)
-			}
-		}
-	}()
-	select {
-	case p.url = <-found:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the server did not start within 30 s")
-	}
-	return p
-}
-
-// kill sends SIGKILL: the process gets no chance to clean up.
-func (p *serverProcess) kill() {
-	if p.cmd.ProcessState == nil {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
 	}
 }
 
@@ -274,9 +202,7 @@ func startSlowUpload(t *testing.T, url string) *slowUpload {
 		pw.CloseWithError(err)
 	}()
 	go func() {
-		req, _ := http.NewRequest("POST", url+"/api/upload", pr)
-		req.Header.Set("Authorization", "Bearer "+apptest.Token)
-		req.Header.Set("Content-Type", mw.contentType())
+		req := apptest.UploadRequest(url, mw.contentType(), pr)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			pr.CloseWithError(err)

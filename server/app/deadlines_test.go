@@ -238,12 +238,8 @@ func TestManyDeclaredBodiesNeverSent(t *testing.T) {
 	for _, c := range conns {
 		c.conn.Close()
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	after := openFDs(t)
-	for after > before+5 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-		after = openFDs(t)
-	}
+	var after int
+	apptest.Within(30*time.Second, func() bool { after = openFDs(t); return after <= before+5 })
 	t.Logf("open file descriptors: %d before, %d with the connections open, %d after", before, during, after)
 	if after > before+5 {
 		t.Errorf("got %d open file descriptors after, want about %d as before", after, before)

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -48,29 +47,9 @@ func TestUploadIntoFullStorage(t *testing.T) {
 
 			// Streamed, as a browser sends it: the server finds the disk full
 			// while the client is still sending.
-			pr, pw := io.Pipe()
-			mw := newStreamingForm(pw)
-			go func() {
-				f := mw.file("big.mp4")
-				f.Write(apptest.MP4Head)
-				_, err := io.CopyN(f, zeros{}, 40<<20)
-				if err == nil {
-					err = mw.close()
-				}
-				pw.CloseWithError(err)
-			}()
-			req, _ := http.NewRequest("POST", e.URL+"/api/upload", pr)
-			req.Header.Set("Authorization", "Bearer "+apptest.Token)
-			req.Header.Set("Content-Type", mw.contentType())
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatalf("upload into full storage: %v", err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			pr.CloseWithError(io.ErrClosedPipe)
-			if resp.StatusCode != http.StatusInsufficientStorage || !strings.Contains(string(b), `"error":"storage is full: `) {
-				t.Errorf("upload into full storage: got %d %s, want 507 saying storage is full", resp.StatusCode, b)
+			code, b := postStreamed(t, e, "big.mp4", 40<<20+int64(len(apptest.MP4Head)))
+			if code != http.StatusInsufficientStorage || !strings.Contains(string(b), `"error":"storage is full: `) {
+				t.Errorf("upload into full storage: got %d %s, want 507 saying storage is full", code, b)
 			}
 			e.AssertClean(nil, 15*time.Second)
 

@@ -46,13 +46,7 @@ func TestMaxUploadsInFlight(t *testing.T) {
 				ups = append(ups, u)
 				t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
 			}
-			deadline := time.Now().Add(30 * time.Second)
-			for len(e.InFlight()) < 2 {
-				if time.Now().After(deadline) {
-					t.Fatalf("two uploads not under way after 30 s: %v", e.InFlight())
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			apptest.Eventually(t, 30*time.Second, "two uploads under way", func() bool { return len(e.InFlight()) >= 2 })
 
 			// The third sends headers and no body at all: only an answer that
 			// does not read the body can come back.
@@ -102,12 +96,8 @@ func TestMaxUploadsInFlight(t *testing.T) {
 			}
 
 			// The slots are free again.
-			code, body := e.Upload(apptest.Token, apptest.VideoBytes(1000))
-			if code != http.StatusCreated {
-				t.Fatalf("upload after the two: got %d %v, want 201", code, body)
-			}
-			id := body["id"].(string)
-			want = append(want, jobs.QueueKey(id), body["key"].(string), video.MetaKey(id))
+			up := e.UploadOK(apptest.VideoBytes(1000))
+			want = append(want, jobs.QueueKey(up.ID), up.Key, video.MetaKey(up.ID))
 			slices.Sort(want)
 			e.AssertClean(want, 10*time.Second)
 		})
@@ -123,9 +113,7 @@ type response struct {
 
 // post sends an upload with the token and reads the answer.
 func post(base, contentType string, body io.Reader) response {
-	req, _ := http.NewRequest("POST", base+"/api/upload", body)
-	req.Header.Set("Authorization", "Bearer "+apptest.Token)
-	req.Header.Set("Content-Type", contentType)
+	req := apptest.UploadRequest(base, contentType, body)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return response{err: err}

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,21 +23,9 @@ func TestSmallSourceRenditionIsNamedBySize(t *testing.T) {
 	for _, backend := range apptest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			e := apptest.Start(t, backend, "ASSETLAB_WORKERS=1")
-			code, body := e.Upload(apptest.Token, content)
-			if code != http.StatusCreated {
-				t.Fatalf("upload: got %d %v", code, body)
-			}
-			id := body["id"].(string)
-			deadline := time.Now().Add(3 * time.Minute)
-			for {
-				_, st := e.Get("/api/video/" + id + "/status")
-				if st["status"] == "done" {
-					break
-				}
-				if st["status"] == "error" || time.Now().After(deadline) {
-					t.Fatalf("transcode: status %v", st)
-				}
-				time.Sleep(200 * time.Millisecond)
+			id := e.UploadID(content)
+			if st := e.WaitFinal(id, 3*time.Minute); st.Status != "done" {
+				t.Fatalf("transcode: status %+v, want done", st)
 			}
 			runAll(t, e.URL, map[string]string{"id": id}, nil, []scenario{
 				{name: "status", method: "GET", path: "/api/video/{id}/status", status: 200,
@@ -51,9 +38,10 @@ func TestSmallSourceRenditionIsNamedBySize(t *testing.T) {
 					has: []string{`"quality":"240p","width":426,"height":240`}},
 			})
 			// The rendition is what its name says.
-			_, body = e.Get("/api/video/" + id + "/240p")
+			var r apptest.URLBody
+			e.GetInto("/api/video/"+id+"/240p", &r)
 			file := filepath.Join(t.TempDir(), "240p.mp4")
-			if err := os.WriteFile(file, apptest.Fetch(t, body["url"].(string)), 0o644); err != nil {
+			if err := os.WriteFile(file, apptest.Fetch(t, r.URL), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			if info := mediatest.Probe(t, file); info.Width != 426 || info.Height != 240 {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/storage"
 	"github.com/assetlab/assetlab/server/storage/s3test"
 )
@@ -44,13 +45,8 @@ func TestS3UploadsShareBudget(t *testing.T) {
 		}()
 	}
 	for range uploads {
-		select {
-		case err := <-errs:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(3 * time.Minute):
-			t.Fatal("uploads still running after 3 minutes")
+		if err := receive(t, errs, 3*time.Minute, "the uploads to end"); err != nil {
+			t.Fatal(err)
 		}
 	}
 	for i := range uploads {
@@ -88,13 +84,7 @@ func TestS3StalledUploadReleasesBudget(t *testing.T) {
 		_, err := st.Put(context.Background(), "stalled", src, "")
 		stalled <- err
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for budget.InUse() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the stalled upload never took its buffer")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	apptest.Eventually(t, 10*time.Second, "the stalled upload to take its buffer", func() bool { return budget.InUse() == 1 })
 
 	content := make([]byte, 7<<20)
 	rand.Read(content)
@@ -103,12 +93,7 @@ func TestS3StalledUploadReleasesBudget(t *testing.T) {
 		_, err := st.Put(context.Background(), "next", bytes.NewReader(content), "")
 		next <- err
 	}()
-	for budget.Waiting() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the second upload is not waiting for memory")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	apptest.Eventually(t, 10*time.Second, "the second upload to wait for memory", func() bool { return budget.Waiting() == 1 })
 	select {
 	case err := <-next:
 		t.Fatalf("the second upload finished (%v) while the only buffer was held", err)
@@ -119,13 +104,8 @@ func TestS3StalledUploadReleasesBudget(t *testing.T) {
 	if err := <-stalled; !errors.Is(err, context.Canceled) {
 		t.Errorf("stalled upload: got %v, want it cut", err)
 	}
-	select {
-	case err := <-next:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the second upload did not go through once the stalled one was cut")
+	if err := receive(t, next, 2*time.Minute, "the second upload to go through once the stalled one was cut"); err != nil {
+		t.Fatal(err)
 	}
 	if got, err := storage.ReadAll(context.Background(), st, "next"); err != nil || !bytes.Equal(got, content) {
 		t.Errorf("second upload: got %d bytes (%v), want the %d put", len(got), err, len(content))
@@ -135,6 +115,19 @@ func TestS3StalledUploadReleasesBudget(t *testing.T) {
 	}
 	if budget.InUse() != 0 {
 		t.Errorf("afterwards: got %d buffers in use, want 0", budget.InUse())
+	}
+}
+
+// receive returns what ch gives, and fails the test if it gives nothing
+// within limit.
+func receive(t *testing.T, ch <-chan error, limit time.Duration, what string) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(limit):
+		t.Fatalf("timed out after %v waiting for %s", limit, what)
+		return nil
 	}
 }
 

@@ -54,15 +54,7 @@ func Cleanup() {
 // Make generates the clip (once per process for equal specs) and returns its path.
 func Make(t testing.TB, c Clip) string {
 	t.Helper()
-	if c.FPS == 0 {
-		c.FPS = 25
-	}
-	if c.Seconds == 0 {
-		c.Seconds = 2
-	}
-	if c.Container == "" {
-		c.Container = "mp4"
-	}
+	c = withDefaults(c)
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
 	if cacheDir == "" {
@@ -77,6 +69,36 @@ func Make(t testing.TB, c Clip) string {
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
+	render(t, c, path)
+	return path
+}
+
+// MakeNamed generates the clip as a file called name in a temporary folder
+// of the test, for a test where the file's name shows. It is not cached.
+func MakeNamed(t testing.TB, c Clip, name string) string {
+	t.Helper()
+	c = withDefaults(c)
+	path := filepath.Join(t.TempDir(), name)
+	render(t, c, path)
+	return path
+}
+
+func withDefaults(c Clip) Clip {
+	if c.FPS == 0 {
+		c.FPS = 25
+	}
+	if c.Seconds == 0 {
+		c.Seconds = 2
+	}
+	if c.Container == "" {
+		c.Container = "mp4"
+	}
+	return c
+}
+
+// render runs FFmpeg to write the clip c to path.
+func render(t testing.TB, c Clip, path string) {
+	t.Helper()
 	dur := strconv.FormatFloat(c.Seconds, 'f', 3, 64)
 	args := []string{"-hide_banner", "-loglevel", "error", "-y"}
 	if !c.AudioOnly {
@@ -117,7 +139,6 @@ func Make(t testing.TB, c Clip) string {
 		}
 		os.Remove(out)
 	}
-	return path
 }
 
 // Info is what ffprobe says of a media file.

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -152,16 +151,13 @@ func (e *Env) InFlight() []string {
 // unfinished write, waiting up to wait for background clean-up.
 func (e *Env) AssertClean(want []string, wait time.Duration) {
 	e.t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		objs, open := e.Objects(), e.InFlight()
-		if strings.Join(objs, ",") == strings.Join(want, ",") && len(open) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("storage not clean: objects %v (want %v), unfinished writes %v", objs, want, open)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var objs, open []string
+	clean := func() bool {
+		objs, open = e.Objects(), e.InFlight()
+		return strings.Join(objs, ",") == strings.Join(want, ",") && len(open) == 0
+	}
+	if !Within(wait, clean) {
+		e.t.Fatalf("storage not clean: objects %v (want %v), unfinished writes %v", objs, want, open)
 	}
 }
 
@@ -193,31 +189,13 @@ func (e *Env) Upload(token string, content []byte) (int, map[string]any) {
 	return e.Do("POST", "/api/upload", token, ct, body)
 }
 
+// Do sends a request and returns its status code and JSON answer, untyped;
+// DoInto decodes into a typed body.
 func (e *Env) Do(method, path, token, contentType string, body io.Reader) (int, map[string]any) {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.URL+path, body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	var m map[string]any
-	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(raw, &m); err != nil {
-			e.t.Fatalf("%s %s: bad JSON %q", method, path, raw)
-		}
-	}
-	return resp.StatusCode, m
+	code := e.DoInto(method, path, token, contentType, body, &m)
+	return code, m
 }
 
 func (e *Env) Get(path string) (int, map[string]any) {
