@@ -30,11 +30,7 @@ type Options struct {
 	Config config.Config
 	// Frontend is the built web UI (nil: none).
 	Frontend fs.FS
-	// JanitorInterval, if set, replaces Config.AbortRetryInterval.
-	//
-	// Deprecated: set Config.AbortRetryInterval (ASSETLAB_ABORT_RETRY_INTERVAL).
-	JanitorInterval time.Duration
-	Log             *slog.Logger
+	Log      *slog.Logger
 }
 
 // Server is a running AssetLab server.
@@ -57,9 +53,6 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	cfg, log := o.Config, o.Log
 	if log == nil {
 		log = slog.Default()
-	}
-	if o.JanitorInterval != 0 {
-		cfg.AbortRetryInterval = o.JanitorInterval
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

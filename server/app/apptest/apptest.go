@@ -92,7 +92,9 @@ func StartWith(t *testing.T, backend string, o Options) *Env {
 	if e.Log == nil {
 		e.Log = config.NewLogger(cfg)
 	}
-	srv, err := app.New(ctx, app.Options{Config: cfg, JanitorInterval: 200 * time.Millisecond, Log: e.Log})
+	// Failed aborts are retried quickly, so tests see storage cleaned soon.
+	cfg.AbortRetryInterval = 200 * time.Millisecond
+	srv, err := app.New(ctx, app.Options{Config: cfg, Log: e.Log})
 	if err != nil {
 		t.Fatal(err)
 	}
