@@ -62,11 +62,10 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) error {
 	if r.ContentLength > a.MaxUploadBytes+1<<20 {
 		return a.tooLarge()
 	}
-	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "multipart/form-data" {
 		return errorf(http.StatusBadRequest, CodeBadRequest, `expected multipart/form-data with the video in the field "file"`)
 	}
-	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if params["boundary"] == "" {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "malformed multipart body: no boundary")
 	}
