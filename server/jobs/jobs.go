@@ -64,10 +64,13 @@ const (
 
 // Attempt is one worker's try at a job. Only the worker that created it writes it.
 type Attempt struct {
-	N           int       `json:"n"`
-	Worker      string    `json:"worker"`
-	State       string    `json:"state"`
-	Progress    float64   `json:"progress"`
+	N        int     `json:"n"`
+	Worker   string  `json:"worker"`
+	State    string  `json:"state"`
+	Progress float64 `json:"progress"`
+	// Playable is how many seconds of the attempt's HLS stream are
+	// published, from the start: 0 until its master playlist exists.
+	Playable    float64   `json:"playable,omitempty"`
 	StartedAt   time.Time `json:"started_at"`
 	HeartbeatAt time.Time `json:"heartbeat_at"`
 	// ExpiresAt is when the lease ends unless renewed: after it another worker
@@ -105,10 +108,12 @@ type Result struct {
 	Attempt    int         `json:"attempt"`
 	Renditions []Rendition `json:"renditions,omitempty"`
 	Poster     bool        `json:"poster,omitempty"`
-	Duration   float64     `json:"duration,omitempty"`
-	Width      int         `json:"width,omitempty"`
-	Height     int         `json:"height,omitempty"`
-	Error      string      `json:"error,omitempty"`
+	// HLS says the attempt published an HLS stream (video.MasterPlaylist).
+	HLS      bool    `json:"hls,omitempty"`
+	Duration float64 `json:"duration,omitempty"`
+	Width    int     `json:"width,omitempty"`
+	Height   int     `json:"height,omitempty"`
+	Error    string  `json:"error,omitempty"`
 	// ErrorClass is the class of the failure that ended the job (see Attempt).
 	ErrorClass string    `json:"error_class,omitempty"`
 	FinishedAt time.Time `json:"finished_at"`

@@ -26,6 +26,7 @@ type Lease struct {
 	mu       sync.Mutex
 	a        Attempt // as last written
 	progress float64
+	playable float64
 	ended    error
 }
 
@@ -39,6 +40,14 @@ func (l *Lease) N() int { return l.n }
 func (l *Lease) SetProgress(p float64) {
 	l.mu.Lock()
 	l.progress = p
+	l.mu.Unlock()
+}
+
+// SetPlayable records how many seconds of the attempt's HLS stream are
+// published; the next heartbeat writes it, at once the first time.
+func (l *Lease) SetPlayable(seconds float64) {
+	l.mu.Lock()
+	l.playable = seconds
 	l.mu.Unlock()
 }
 
@@ -81,8 +90,10 @@ func (l *Lease) Renew(ctx context.Context) error {
 	now := time.Now().UTC()
 	l.mu.Lock()
 	a := l.a
-	a.Progress = l.progress
-	due := now.Sub(l.a.HeartbeatAt) >= l.q.Lease/3 || a.Progress-l.a.Progress >= 1
+	a.Progress, a.Playable = l.progress, l.playable
+	// The first published segment is news to a viewer waiting for it.
+	due := now.Sub(l.a.HeartbeatAt) >= l.q.Lease/3 || a.Progress-l.a.Progress >= 1 ||
+		(l.a.Playable == 0 && a.Playable > 0)
 	expired := now.After(l.a.ExpiresAt)
 	l.mu.Unlock()
 	if expired {

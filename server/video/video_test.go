@@ -123,3 +123,37 @@ func TestQualities(t *testing.T) {
 		}
 	}
 }
+
+func TestValidHLSName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"master.m3u8", true},
+		{"360p.m3u8", true},
+		{"1080p.mp4", true},
+		{"240p/init.mp4", true},
+		{"720p/0.m4s", true},
+		{"720p/1234.m4s", true},
+		{"720p/01.m4s", false},
+		{"720p/-1.m4s", false},
+		{"720p/.m4s", false},
+		{"720p/init.m4s", false},
+		{"720p/0.m4s/x", false},
+		{"../meta.json", false},
+		{"meta.json", false},
+		{"poster.jpg", false},
+		{"4k.m3u8", false},
+		{"360p/../../meta.json", false},
+		{"", false},
+	} {
+		if got := ValidHLSName(tc.name); got != tc.want {
+			t.Errorf("ValidHLSName(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	for _, n := range []string{MediaPlaylist("360p"), InitSegment("360p"), Segment("360p", 0), Segment("360p", 17), RenditionFile("360p")} {
+		if !ValidHLSName(n) {
+			t.Errorf("ValidHLSName(%q) = false for a name the layout makes", n)
+		}
+	}
+}
