@@ -241,4 +241,5 @@ describe('hlsConfig', () => {
     expect(hlsConfig(-1).startPosition).toBe(0)
   })
   it('a restart resumes where it was', () => expect(hlsConfig(42.5).startPosition).toBe(42.5))
+  it('takes the VOD playlist whose segment URIs replace the EVENT ones', () => expect(hlsConfig(0).ignorePlaylistParsingErrors).toBe(true))
 })

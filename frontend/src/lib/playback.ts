@@ -231,10 +231,18 @@ export class Backoff {
  * start at its live edge; buffer half a minute ahead (up to two when the
  * network is quick), keep a minute behind for seeking back, and do not
  * fetch more pixels than the player shows.
+ *
+ * When the transcode ends, each media playlist turns from EVENT (segments
+ * "360p/0.m4s"…) into VOD (the same segments as byte ranges of
+ * "360p.mp4"). hls.js takes a segment whose URI changes under the same
+ * sequence number for a "media sequence mismatch" and, on every level,
+ * ends in a fatal error: with ignorePlaylistParsingErrors it takes the new
+ * playlist and plays on.
  */
 export function hlsConfig(startPosition: number) {
   return {
     startPosition: Math.max(0, startPosition),
+    ignorePlaylistParsingErrors: true,
     maxBufferLength: 30,
     maxMaxBufferLength: 120,
     backBufferLength: 60,
