@@ -92,7 +92,10 @@ func (a *API) Handler() http.Handler {
 			"Accept", "Accept-Language", "Content-Language", "Authorization", "Content-Type", "Range", "X-Requested-With",
 			"Tus-Resumable", "Upload-Length", "Upload-Offset", "Upload-Metadata", "Upload-Defer-Length", "Upload-Concat",
 		},
-		ExposedHeaders: []string{"Location", "Upload-Offset", "Upload-Length", "Retry-After", "Content-Range", "Content-Length"},
+		// Players (hls.js) read the range and size of what they fetch,
+		// also from the local backend's /files route.
+		ExposedHeaders: []string{"Location", "Upload-Offset", "Upload-Length", "Retry-After",
+			"Content-Range", "Content-Length", "Accept-Ranges", "ETag"},
 		MaxAge:         600,
 	}))
 	r.Use(headAsGet)
