@@ -96,7 +96,7 @@ func (a *API) Handler() http.Handler {
 		// also from the local backend's /files route.
 		ExposedHeaders: []string{"Location", "Upload-Offset", "Upload-Length", "Retry-After",
 			"Content-Range", "Content-Length", "Accept-Ranges", "ETag"},
-		MaxAge:         600,
+		MaxAge: 600,
 	}))
 	r.Use(headAsGet)
 
@@ -143,6 +143,7 @@ func (a *API) videoRoutes() http.Handler {
 	r := chi.NewRouter()
 	r.With(a.requireToken).Get("/", a.handle(a.list))
 	r.Get("/{id}", a.handle(a.details))
+	r.Get("/{id}/hls/{attempt}/*", a.handle(a.hls))
 	r.With(a.requireToken).Delete("/{id}", a.handle(a.remove))
 	r.NotFound(a.handle(malformedPath))
 	return r
