@@ -106,6 +106,12 @@ func TestS3EnsureCORS(t *testing.T) {
 			t.Errorf("Access-Control-Expose-Headers %q: want %s in it", exposed, h)
 		}
 	}
+	// A page on another origin than the API's reaches the bucket through the
+	// API's redirect: browsers then send "Origin: null".
+	if resp, _ := corsGet(t, url, "null"); !allowsOrigin(resp, "null") {
+		t.Errorf("ranged GET from origin null (after a cross-origin redirect): Access-Control-Allow-Origin %q, want it allowed",
+			resp.Header.Get("Access-Control-Allow-Origin"))
+	}
 	pre := corsPreflight(t, url, origin)
 	if pre.StatusCode/100 != 2 || !allowsOrigin(pre, origin) ||
 		!strings.Contains(pre.Header.Get("Access-Control-Allow-Methods"), "GET") ||
