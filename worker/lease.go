@@ -10,10 +10,11 @@ import (
 )
 
 // keep renews the lease of the attempt being run every third of the lease,
-// at most every 2 s, until ctx ends, and cancels the attempt (with the cause,
-// jobs.ErrLeaseLost or jobs.ErrDeleted) once the lease says it is over.
-func (w *Worker) keep(ctx context.Context, l *jobs.Lease, cancel context.CancelCauseFunc, log *slog.Logger) {
-	every(ctx, min(w.cfg.JobLease/3, 2*time.Second), func() bool {
+// at most every 2 s, and at once on a message on beat, until ctx ends, and
+// cancels the attempt (with the cause, jobs.ErrLeaseLost or jobs.ErrDeleted)
+// once the lease says it is over.
+func (w *Worker) keep(ctx context.Context, l *jobs.Lease, cancel context.CancelCauseFunc, beat <-chan struct{}, log *slog.Logger) {
+	everyOr(ctx, min(w.cfg.JobLease/3, 2*time.Second), beat, func() bool {
 		err := l.Renew(ctx)
 		switch {
 		case errors.Is(err, jobs.ErrLeaseLost), errors.Is(err, jobs.ErrDeleted):
@@ -28,7 +29,10 @@ func (w *Worker) keep(ctx context.Context, l *jobs.Lease, cancel context.CancelC
 
 // every calls f every d, the first time after d, until ctx ends or f
 // returns false.
-func every(ctx context.Context, d time.Duration, f func() bool) {
+func every(ctx context.Context, d time.Duration, f func() bool) { everyOr(ctx, d, nil, f) }
+
+// everyOr is every, also calling f on each message on now.
+func everyOr(ctx context.Context, d time.Duration, now <-chan struct{}, f func() bool) {
 	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
@@ -36,6 +40,7 @@ func every(ctx context.Context, d time.Duration, f func() bool) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-now:
 		}
 		if !f() {
 			return

@@ -43,6 +43,10 @@ type Worker struct {
 	// current is the lease of the attempt being run, for the announcement.
 	mu      sync.Mutex
 	current *jobs.Lease
+
+	// sweeps are the deletions of finished streams' separate segments,
+	// waiting out their grace (sweepLater).
+	sweeps sync.WaitGroup
 }
 
 // New makes a worker on the given stores.
@@ -77,6 +81,8 @@ func (w *Worker) Run(ctx context.Context, wake <-chan string) error {
 	w.cleanStaleTemp()
 	stopAnnouncing := w.announce(ctx)
 	defer stopAnnouncing()
+	// Pending sweeps run at once when ctx ends.
+	defer w.sweeps.Wait()
 	w.log.Info("worker started", slog.String("ffmpeg", w.tools.FFmpeg))
 	idle := w.cfg.PollInterval
 	for ctx.Err() == nil {
@@ -142,11 +148,18 @@ func (w *Worker) process(ctx context.Context, l *jobs.Lease) {
 	w.setCurrent(l)
 	defer w.setCurrent(nil)
 	var wg sync.WaitGroup
-	wg.Go(func() { w.keep(jctx, l, cancel, log) })
+	beat := make(chan struct{}, 1)
+	wg.Go(func() { w.keep(jctx, l, cancel, beat, log) })
+	nudge := func() {
+		select {
+		case beat <- struct{}{}:
+		default:
+		}
+	}
 
 	start := time.Now()
 	log.Info("transcoding", slog.Int64("bytes", meta.Size))
-	res, err := w.transcode(jctx, l)
+	res, separate, err := w.transcode(jctx, l, nudge)
 	// No more heartbeats: what follows ends the attempt.
 	cancel(nil)
 	wg.Wait()
@@ -156,6 +169,7 @@ func (w *Worker) process(ctx context.Context, l *jobs.Lease) {
 		err = l.Finish(bg, res)
 		if err == nil {
 			log.Info("transcoded", slog.Duration("took", time.Since(start)), slog.Int("renditions", len(res.Renditions)))
+			w.sweepLater(ctx, separate, log)
 			if w.cfg.DeleteOriginal {
 				if err := w.raw.Delete(bg, meta.OriginalKey); err != nil {
 					log.Warn("delete original", slog.Any("err", err))
@@ -216,42 +230,67 @@ func stopped(log *slog.Logger, err error) bool {
 	return true
 }
 
-// transcode makes and uploads the renditions of one attempt.
-func (w *Worker) transcode(ctx context.Context, l *jobs.Lease) (jobs.Result, error) {
+// publishEvery is how often the worker looks for segments FFmpeg has finished.
+const publishEvery = 250 * time.Millisecond
+
+// transcode makes and uploads the renditions of one attempt, publishing its
+// HLS stream as it goes; nudge asks for a heartbeat now (the stream became
+// playable). It also returns the keys of the separate segment objects, which
+// the finished playlists no longer name.
+func (w *Worker) transcode(ctx context.Context, l *jobs.Lease, nudge func()) (jobs.Result, []string, error) {
 	meta := l.Video()
 	loc, err := w.inputURL(ctx, meta.OriginalKey)
 	if err != nil {
-		return jobs.Result{}, storageFailure("locate the original", err)
+		return jobs.Result{}, nil, storageFailure("locate the original", err)
 	}
 	// FFmpeg reads it only as the container the server accepted.
 	input, err := transcode.NewInput(loc, meta.ContentType, meta.OriginalKey)
 	if err != nil {
-		return jobs.Result{}, err
+		return jobs.Result{}, nil, err
 	}
 	if w.cfg.TmpDir != "" {
 		os.MkdirAll(w.cfg.TmpDir, 0o755)
 	}
 	dir, err := os.MkdirTemp(w.cfg.TmpDir, fmt.Sprintf("assetlab-%d-", os.Getpid()))
 	if err != nil {
-		return jobs.Result{}, tempFailure("make the temp folder", err)
+		return jobs.Result{}, nil, tempFailure("make the temp folder", err)
 	}
 	defer os.RemoveAll(dir)
 
-	src, out, err := transcode.Transcode(ctx, input, dir, w.opts, l.SetProgress)
+	src, err := transcode.Probe(ctx, w.opts.FFprobe, input)
 	if err != nil {
-		return jobs.Result{}, err
+		return jobs.Result{}, nil, err
 	}
-	res := jobs.Result{Duration: src.Duration, Width: src.Width, Height: src.Height}
+	outs := transcode.Layout(src, dir)
+	st := newStream(w.videos, meta.ID, l.N(), src, outs, func(seconds float64) {
+		l.SetPlayable(seconds)
+		nudge()
+	})
+	// Segments are published while FFmpeg runs; a failure to publish one
+	// is tried again at the next look, and decides nothing until the end.
+	pctx, stopPublishing := context.WithCancel(ctx)
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		every(pctx, publishEvery, func() bool {
+			if err := st.sync(pctx); err != nil && pctx.Err() == nil {
+				w.log.Debug("publish segments", slog.String("video_id", meta.ID), slog.Any("err", err))
+			}
+			return true
+		})
+	}()
+	out, err := transcode.Run(ctx, input, src, outs, w.opts, l.SetProgress)
+	stopPublishing()
+	<-published
+	if err != nil {
+		return jobs.Result{}, nil, err
+	}
+	separate, err := st.finish(ctx)
+	if err != nil {
+		return jobs.Result{}, nil, err
+	}
+	res := jobs.Result{Duration: src.Duration, Width: src.Width, Height: src.Height, HLS: true}
 	for _, o := range out.Outputs {
-		f, err := os.Open(o.Path)
-		if err != nil {
-			return jobs.Result{}, tempFailure("open "+string(o.Rung.Quality), err)
-		}
-		_, err = w.videos.Put(ctx, video.RenditionKey(meta.ID, l.N(), o.Rung.Quality), f, "video/mp4")
-		f.Close()
-		if err != nil {
-			return jobs.Result{}, storageFailure("store "+string(o.Rung.Quality), err)
-		}
 		var bitrate int64
 		if src.Duration > 0 {
 			bitrate = int64(float64(o.Size*8) / src.Duration)
@@ -263,16 +302,42 @@ func (w *Worker) transcode(ctx context.Context, l *jobs.Lease) (jobs.Result, err
 	if out.Poster != "" {
 		f, err := os.Open(out.Poster)
 		if err != nil {
-			return jobs.Result{}, tempFailure("open the poster", err)
+			return jobs.Result{}, nil, tempFailure("open the poster", err)
 		}
 		_, err = w.videos.Put(ctx, video.PosterKey(meta.ID, l.N()), f, "image/jpeg")
 		f.Close()
 		if err != nil {
-			return jobs.Result{}, storageFailure("store the poster", err)
+			return jobs.Result{}, nil, storageFailure("store the poster", err)
 		}
 		res.Poster = true
 	}
-	return res, nil
+	return res, separate, nil
+}
+
+// sweepLater deletes the separate segment objects of a finished stream once
+// SegmentGrace has passed: a viewer who loaded a playlist naming them before
+// it became VOD may fetch them until the next reload. When ctx ends first
+// (the worker stops), they go at once.
+func (w *Worker) sweepLater(ctx context.Context, keys []string, log *slog.Logger) {
+	if len(keys) == 0 {
+		return
+	}
+	w.sweeps.Go(func() {
+		t := time.NewTimer(w.cfg.SegmentGrace)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		for _, k := range keys {
+			if err := w.videos.Delete(dctx, k); err != nil {
+				log.Warn("delete the separate segments of a finished stream", slog.Any("err", err))
+				return
+			}
+		}
+	})
 }
 
 // inputURL is what FFmpeg reads the original from: the file itself when the

@@ -92,8 +92,11 @@ func (a *API) Handler() http.Handler {
 			"Accept", "Accept-Language", "Content-Language", "Authorization", "Content-Type", "Range", "X-Requested-With",
 			"Tus-Resumable", "Upload-Length", "Upload-Offset", "Upload-Metadata", "Upload-Defer-Length", "Upload-Concat",
 		},
-		ExposedHeaders: []string{"Location", "Upload-Offset", "Upload-Length", "Retry-After", "Content-Range", "Content-Length"},
-		MaxAge:         600,
+		// Players (hls.js) read the range and size of what they fetch,
+		// also from the local backend's /files route.
+		ExposedHeaders: []string{"Location", "Upload-Offset", "Upload-Length", "Retry-After",
+			"Content-Range", "Content-Length", "Accept-Ranges", "ETag"},
+		MaxAge: 600,
 	}))
 	r.Use(headAsGet)
 
@@ -140,6 +143,7 @@ func (a *API) videoRoutes() http.Handler {
 	r := chi.NewRouter()
 	r.With(a.requireToken).Get("/", a.handle(a.list))
 	r.Get("/{id}", a.handle(a.details))
+	r.Get("/{id}/hls/{attempt}/*", a.handle(a.hls))
 	r.With(a.requireToken).Delete("/{id}", a.handle(a.remove))
 	r.NotFound(a.handle(malformedPath))
 	return r

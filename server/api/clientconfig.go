@@ -38,6 +38,9 @@ func (a *API) clientConfig(w http.ResponseWriter, r *http.Request) error {
 		Qualities:          []string{},
 		Features:           a.Features,
 	}
+	// The stream routes are always served; whether a video has a stream,
+	// its hls_url says.
+	c.Features.HLS = true
 	for _, k := range video.Containers {
 		c.AcceptedTypes = append(c.AcceptedTypes, k.ContentType)
 		c.AcceptedExtensions = append(c.AcceptedExtensions, k.Ext)

@@ -233,6 +233,14 @@ type Details struct {
 	// Waiting says, while the video is pending, whether any transcode worker
 	// is running to take it: WaitingNoWorker or WaitingInLine.
 	Waiting string `json:"waiting,omitempty"`
+	// HLSURL is the master playlist of the video's adaptive stream, once
+	// some of it is published; absent for a video without one (not yet, or
+	// transcoded before HLS: play the renditions). Its attempt number
+	// changes when another attempt takes the transcode over.
+	HLSURL string `json:"hls_url,omitempty"`
+	// PlayableSeconds is how much of that stream plays from the start: what
+	// is published so far while processing, the duration once done.
+	PlayableSeconds float64 `json:"playable_seconds,omitempty"`
 }
 
 // Values of Details.Waiting.
@@ -271,6 +279,9 @@ func (a *API) describe(r *http.Request, m video.Meta) (Details, error) {
 		} else {
 			d.Waiting = WaitingInLine
 		}
+	}
+	if n, playable, ok := hlsAttempt(st); ok {
+		d.HLSURL, d.PlayableSeconds = a.hlsURL(r, m.ID, n), playable
 	}
 	if res := st.Result; res != nil && res.Status == video.StatusDone {
 		d.Duration, d.Width, d.Height = res.Duration, res.Width, res.Height

@@ -89,11 +89,18 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.stores = set
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	reachable := true
 	for _, st := range []storage.Store{set.Raw, set.Videos} {
 		if err := st.Ping(pingCtx); err != nil {
 			// Not fatal: storage may come up later; /readyz tells.
 			log.Warn("storage not reachable at start", slog.Any("err", err))
+			reachable = false
 		}
+	}
+	if reachable {
+		corsCtx, cancelCORS := context.WithTimeout(ctx, 10*time.Second)
+		defer cancelCORS()
+		set.EnsureCORS(corsCtx, cfg.CORSOrigins, log)
 	}
 
 	a := api.New(api.Options{

@@ -87,6 +87,9 @@ type Config struct {
 	// trades encode speed for size.
 	FFmpeg, FFprobe string
 	X264Preset      string
+	// SegmentGrace is how long a finished video's separate HLS segments
+	// are kept for viewers of its playlist as it was while transcoding.
+	SegmentGrace time.Duration
 	// TmpDir holds renditions while they are made.
 	TmpDir string
 

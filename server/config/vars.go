@@ -113,6 +113,8 @@ var Vars = []Var{
 	setting("ASSETLAB_X264_PRESET", "veryfast", "x264 preset of the renditions, `ultrafast` to `veryslow` (or `placebo`): a faster one makes larger files",
 		func(c *Config) *string { return &c.X264Preset }, text,
 		oneOf("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")),
+	setting("ASSETLAB_HLS_SEGMENT_GRACE", "1m", "how long a finished video's separate HLS segments outlive its transcode, for viewers who loaded a playlist listing them (after it, playlists name byte ranges of the one MP4 per rendition)",
+		func(c *Config) *time.Duration { return &c.SegmentGrace }, duration, within(0, time.Hour)),
 	setting("ASSETLAB_TMP_DIR", "", "where renditions are written before they are uploaded",
 		func(c *Config) *string { return &c.TmpDir }, text).
 		shown("(the system's)"),

@@ -134,6 +134,20 @@ func (s *Set) RunJanitor(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// EnsureCORS gives each S3 bucket that has no CORS configuration a rule
+// letting browsers on origins read it (storage.S3.EnsureCORS), so that
+// players fetching its presigned URLs with XHR (hls.js) are not refused. A
+// bucket it cannot check or change is logged, not fatal: all but
+// cross-origin playback works without the rule.
+func (s *Set) EnsureCORS(ctx context.Context, origins []string, log *slog.Logger) {
+	for _, st := range s.s3 {
+		if err := st.EnsureCORS(ctx, origins); err != nil {
+			log.Warn("cannot check or set the bucket's CORS rule: browsers on other origins may be refused its streams; allow GET and HEAD with any header from CORS_ORIGINS on the bucket",
+				slog.String("bucket", st.Bucket()), slog.Any("err", err))
+		}
+	}
+}
+
 // signingKey reads the local backend's URL signing key, making it on first use.
 // It is shared by every process using the same data folder.
 func signingKey(path string) ([]byte, error) {

@@ -25,6 +25,8 @@ type Source struct {
 	PixFmt   string
 	Codec    string
 	Rotation int
+	// FrameRate is the average frame rate (0 if unknown).
+	FrameRate float64
 }
 
 type probeOut struct {
@@ -37,6 +39,7 @@ type probeOut struct {
 		PixFmt            string `json:"pix_fmt"`
 		ColorTransfer     string `json:"color_transfer"`
 		Duration          string `json:"duration"`
+		AvgFrameRate      string `json:"avg_frame_rate"`
 		Tags              struct {
 			Rotate string `json:"rotate"`
 		} `json:"tags"`
@@ -101,6 +104,9 @@ func Probe(ctx context.Context, ffprobe string, in Input) (Source, error) {
 			if d, err := strconv.ParseFloat(s.Duration, 64); err == nil {
 				src.Duration = d
 			}
+			if num, den, ok := fraction(s.AvgFrameRate); ok && num > 0 && den > 0 {
+				src.FrameRate = float64(num) / float64(den)
+			}
 		case s.CodecType == "audio":
 			src.HasAudio = true
 		}
@@ -120,8 +126,12 @@ func Probe(ctx context.Context, ffprobe string, in Input) (Source, error) {
 	return src, nil
 }
 
-func ratio(s string) (int, int, bool) {
-	a, b, ok := strings.Cut(s, ":")
+func ratio(s string) (int, int, bool) { return split(s, ":") }
+
+func fraction(s string) (int, int, bool) { return split(s, "/") }
+
+func split(s, sep string) (int, int, bool) {
+	a, b, ok := strings.Cut(s, sep)
 	if !ok {
 		return 0, 0, false
 	}

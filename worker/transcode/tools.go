@@ -10,11 +10,12 @@ import (
 )
 
 // Required are the FFmpeg components that Args uses: the encoders of the
-// renditions and the poster, and the filters of the graph (zscale and tonemap
-// for HDR sources).
+// renditions and the poster, the filters of the graph (zscale and tonemap
+// for HDR sources), and the muxers of the stream and the poster.
 var (
 	RequiredEncoders = []string{"libx264", "aac", "mjpeg"}
 	RequiredFilters  = []string{"split", "scale", "format", "setsar", "trim", "zscale", "tonemap"}
+	RequiredMuxers   = []string{"hls", "image2"}
 )
 
 // Tools describes the FFmpeg programs a worker runs.
@@ -61,7 +62,7 @@ func CheckTools(ctx context.Context, o Options) (Tools, error) {
 	for _, c := range []struct {
 		kind, flag string
 		want       []string
-	}{{"encoders", "-encoders", RequiredEncoders}, {"filters", "-filters", RequiredFilters}} {
+	}{{"encoders", "-encoders", RequiredEncoders}, {"filters", "-filters", RequiredFilters}, {"muxers", "-muxers", RequiredMuxers}} {
 		out, err := runTool(ctx, o.FFmpeg, "-hide_banner", c.flag)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("ffmpeg (%s) %s: %v", o.FFmpeg, c.flag, err))

@@ -12,9 +12,9 @@ import (
 	"testing"
 )
 
-// fakeFFmpeg writes a script that answers -encoders and -filters like the real
-// ffmpeg, less the given names, and runs the real one otherwise.
-func fakeFFmpeg(t *testing.T, dropEncoders, dropFilters []string) string {
+// fakeFFmpeg writes a script that answers -encoders, -filters and -muxers like
+// the real ffmpeg, less the given names, and runs the real one otherwise.
+func fakeFFmpeg(t *testing.T, dropEncoders, dropFilters []string, dropMuxers ...string) string {
 	t.Helper()
 	real, err := exec.LookPath("ffmpeg")
 	if err != nil {
@@ -31,6 +31,7 @@ func fakeFFmpeg(t *testing.T, dropEncoders, dropFilters []string) string {
 		"case \"$*\" in\n" +
 		"*-encoders*) " + real + " \"$@\" | " + filter(dropEncoders) + ";;\n" +
 		"*-filters*) " + real + " \"$@\" | " + filter(dropFilters) + ";;\n" +
+		"*-muxers*) " + real + " \"$@\" | " + filter(dropMuxers) + ";;\n" +
 		"*) exec " + real + " \"$@\";;\n" +
 		"esac\n"
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
@@ -63,6 +64,9 @@ func TestCheckTools(t *testing.T) {
 		{"no HDR filters", func(t *testing.T) Options {
 			return ffmpegAt(fakeFFmpeg(t, nil, []string{"zscale", "tonemap"}))
 		}, []string{"lacks the filters zscale, tonemap"}, []string{"encoders"}},
+		{"no HLS muxer", func(t *testing.T) Options {
+			return ffmpegAt(fakeFFmpeg(t, nil, nil, "hls"))
+		}, []string{"lacks the muxers hls"}, []string{"encoders", "filters", "image2"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -94,7 +98,7 @@ func TestCheckTools(t *testing.T) {
 	}
 }
 
-// The check covers every encoder and filter the command line uses, so that
+// The check covers every encoder, filter and muxer the command line uses, so that
 // a change to Args cannot leave it behind.
 func TestCheckToolsCoversArgs(t *testing.T) {
 	src := Source{Width: 1920, Height: 1080, Duration: 10, HasAudio: true, HDR: true}
@@ -116,6 +120,9 @@ func TestCheckToolsCoversArgs(t *testing.T) {
 					t.Errorf("filter %s is used but not checked", m[1])
 				}
 			}
+		}
+		if a == "-f" && i+1 < len(args) && i > slices.Index(args, "-i") && !slices.Contains(RequiredMuxers, args[i+1]) {
+			t.Errorf("muxer %s is used but not checked", args[i+1])
 		}
 	}
 	// The poster is a JPEG: image2 encodes it with mjpeg.

@@ -20,10 +20,29 @@ import (
 type Output struct {
 	Rung          video.Rung
 	Width, Height int
-	// Path is where FFmpeg writes it.
+	// Path is where FFmpeg writes it: one fragmented MP4, init segment
+	// first, then each media segment.
 	Path string
+	// Playlist is where FFmpeg lists its segments as they are written: an
+	// HLS media playlist of byte ranges into Path (see package hls).
+	Playlist string
 	// Size is its size in bytes, once written.
 	Size int64
+}
+
+// SegmentSeconds is the length of the HLS segments: the keyframe interval.
+const SegmentSeconds = 2
+
+// Layout plans the renditions of src (Plan) and places them in dir, where
+// Run writes them.
+func Layout(src Source, dir string) []Output {
+	outs := Plan(src)
+	for i := range outs {
+		q := string(outs[i].Rung.Quality)
+		outs[i].Path = filepath.Join(dir, q+".mp4")
+		outs[i].Playlist = filepath.Join(dir, q+".m3u8")
+	}
+	return outs
 }
 
 // Plan picks the rungs of the ladder for a source: every rung whose short side
@@ -94,8 +113,13 @@ type Result struct {
 
 // Args builds the FFmpeg command line for a source: one decode, split into
 // every rung (and a poster), each scaled to square pixels and 8-bit 4:2:0,
-// H.264 capped at the rung's maxrate with a keyframe every 2 s at the same
-// times in every rendition, AAC stereo, MP4 with the index at the front.
+// H.264 capped at the rung's maxrate with a keyframe every SegmentSeconds at
+// the same times in every rendition, AAC stereo muxed into each rendition (so
+// that each is a complete file on its own), written as HLS: one fragmented MP4
+// per rendition, with an EVENT playlist of its segments that FFmpeg rewrites
+// as each one is finished. FFmpeg must run in the folder of outs (Layout): the
+// names on the command line are relative, so that playlists name the files
+// relative to themselves.
 func Args(in Input, src Source, outs []Output, poster string, o Options) ([]string, error) {
 	if err := o.check(); err != nil {
 		return nil, err
@@ -139,17 +163,35 @@ func Args(in Input, src Source, outs []Output, poster string, o Options) ([]stri
 	}
 	args = append(args, "-filter_complex", fc.String())
 
+	var streams []string
+	for i, out := range outs {
+		args = append(args, "-map", fmt.Sprintf("[v%d]", i))
+		stream := fmt.Sprintf("v:%d", i)
+		if src.HasAudio {
+			args = append(args, "-map", "0:a:0")
+			stream += fmt.Sprintf(",a:%d", i)
+		}
+		streams = append(streams, stream+",name:"+string(out.Rung.Quality))
+	}
+	args = append(args,
+		"-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(crf), "-profile:v", "high",
+		"-force_key_frames:v", fmt.Sprintf("expr:gte(t,n_forced*%d)", SegmentSeconds), "-sc_threshold", "0", "-g", "600",
+		"-fps_mode", "vfr")
 	for i, out := range outs {
 		r := out.Rung
-		args = append(args,
-			"-map", fmt.Sprintf("[v%d]", i), "-map", "0:a:0?",
-			"-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(crf), "-profile:v", "high",
-			"-maxrate", strconv.Itoa(r.MaxRate), "-bufsize", strconv.Itoa(r.BufSize),
-			"-force_key_frames", "expr:gte(t,n_forced*2)", "-sc_threshold", "0", "-g", "600",
-			"-fps_mode", "vfr",
-			"-c:a", "aac", "-b:a", strconv.Itoa(r.AudioRate), "-ac", "2",
-			"-movflags", "+faststart", "-f", "mp4", out.Path)
+		args = append(args, fmt.Sprintf("-maxrate:v:%d", i), strconv.Itoa(r.MaxRate), fmt.Sprintf("-bufsize:v:%d", i), strconv.Itoa(r.BufSize))
+		if src.HasAudio {
+			args = append(args, fmt.Sprintf("-b:a:%d", i), strconv.Itoa(r.AudioRate))
+		}
 	}
+	if src.HasAudio {
+		args = append(args, "-c:a", "aac", "-ac", "2")
+	}
+	args = append(args,
+		"-f", "hls", "-hls_segment_type", "fmp4", "-hls_playlist_type", "event",
+		"-hls_time", strconv.Itoa(SegmentSeconds), "-hls_flags", "single_file+independent_segments",
+		"-var_stream_map", strings.Join(streams, " "),
+		"-hls_segment_filename", "%v.mp4", "%v.m3u8")
 	if poster != "" {
 		args = append(args, "-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", poster)
 	}
@@ -167,22 +209,24 @@ func Transcode(ctx context.Context, in Input, dir string, o Options, progress fu
 	if err != nil {
 		return src, Result{}, err
 	}
-	res, err := Run(ctx, in, src, dir, o, progress)
+	res, err := Run(ctx, in, src, Layout(src, dir), o, progress)
 	return src, res, err
 }
 
-// Run encodes a probed source into dir.
-func Run(ctx context.Context, in Input, src Source, dir string, o Options, progress func(pct float64)) (Result, error) {
-	outs := Plan(src)
-	for i := range outs {
-		outs[i].Path = filepath.Join(dir, string(outs[i].Rung.Quality)+".mp4")
+// Run encodes a probed source into outs, laid out by Layout, and a poster
+// beside them.
+func Run(ctx context.Context, in Input, src Source, outs []Output, o Options, progress func(pct float64)) (Result, error) {
+	if len(outs) == 0 {
+		return Result{}, &Error{Class: ClassEnvironment, Reason: ReasonMissing, Detail: "no renditions planned"}
 	}
+	dir := filepath.Dir(outs[0].Path)
 	poster := filepath.Join(dir, "poster.jpg")
 	args, err := Args(in, src, outs, poster, o)
 	if err != nil {
 		return Result{}, err
 	}
 	cmd := exec.CommandContext(ctx, o.FFmpeg, args...)
+	cmd.Dir = dir
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return Result{}, Classify(err)
