@@ -228,9 +228,10 @@ export class Backoff {
 /**
  * hls.js settings: start at the beginning (or where a restart resumes),
  * since a playlist still being written (EVENT, no ENDLIST) would otherwise
- * start at its live edge; buffer half a minute ahead (up to two when the
- * network is quick), keep a minute behind for seeking back, and do not
- * fetch more pixels than the player shows.
+ * start at its live edge; buffer at least half a minute ahead (hls.js goes
+ * further for a low bitrate, up to 60 MB: two minutes at most here), keep a
+ * minute behind for seeking back, and do not fetch more pixels than the
+ * player shows.
  *
  * When the transcode ends, each media playlist turns from EVENT (segments
  * "360p/0.m4s"…) into VOD (the same segments as byte ranges of
