@@ -192,7 +192,7 @@ async function switchKeepsPosition(page, value, ready) {
   const after = await videoState(page)
   const took = (Date.now() - started) / 1000
   assert.ok(after.time >= before.time - 1 && after.time <= before.time + took + 1,
-    `${value}: position kept: ${before.time.toFixed(2)} → ${after.time.toFixed(2)} in ${took.toFixed(1)} s`)
+    `${value}: position kept: ${before.time.toFixed(2)} → ${after.time.toFixed(2)} in ${took.toFixed(1)} s (${before.src} → ${after.src})`)
   assert.equal(after.paused, false, `${value}: still playing after the switch`)
   // And it plays on.
   await page.waitForFunction((t) => document.querySelector('video').currentTime > t + 0.5, after.time, { timeout: 15_000 })
@@ -589,6 +589,38 @@ describe('adaptive streaming (HLS)', () => {
     assert.deepEqual(failures, [], 'no request failed')
     assert.equal((await videoState(page)).paused, false, 'still playing')
     await shot(page, 'hls-5-after-expiry')
+  })
+
+  test('HLS: a stream that answers 404 is asked again from fresh details, waiting longer each time, and plays once it answers', async () => {
+    const id = await longVideo()
+    await waitFor('the transcode to end', async () => (await details(id)).status === 'done', 180_000)
+    const page = await newPage()
+    const detailsFetched = []
+    const masters = []
+    page.on('request', (r) => {
+      const p = new URL(r.url()).pathname
+      if (p === `/api/videos/${id}`) detailsFetched.push(Date.now())
+      if (p.endsWith('/master.m3u8')) masters.push(Date.now())
+    })
+    // The stream is gone, as when another attempt replaced it: hls.js gives
+    // up at once (a 404 is not retried) ...
+    const gone = `**/api/videos/${id}/hls/**`
+    await page.route(gone, (r) => r.fulfill({ status: 404, json: { error: 'not found', code: 'not_found' } }))
+    await page.goto(`${await server()}/watch/${id}`)
+    await sleep(6000)
+    // ... and the player fetches the details again before each new try,
+    // waiting longer each time: no tight loop.
+    const tries = masters.length
+    assert.ok(tries >= 2 && tries <= 6, `tries in 6 s: ${tries}`)
+    // At least 0.5 s, 1 s, 2 s… between tries (more on a busy machine).
+    const gaps = masters.slice(1).map((t, i) => t - masters[i])
+    assert.ok(gaps.every((g, i) => g >= 450 * 2 ** i), `waits between tries: ${gaps.join(', ')} ms`)
+    assert.ok(detailsFetched.length >= tries, `details fetched before each try: ${detailsFetched.length} for ${tries}`)
+    await page.unroute(gone)
+    await streamShown(page, 60_000)
+    await play(page)
+    await page.waitForFunction(() => document.querySelector('video').currentTime > 1, null, { timeout: 30_000 })
+    assert.equal(await page.getByRole('alert').count(), 0, 'no error left on the page')
   })
 })
 
