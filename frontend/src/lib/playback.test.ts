@@ -19,6 +19,7 @@ import {
   type Plan,
   processingMessage,
   qualityName,
+  streamCovers,
   undecodableMessage,
   verdictBeforeLoad,
   verdictOnError,
@@ -242,4 +243,15 @@ describe('hlsConfig', () => {
   })
   it('a restart resumes where it was', () => expect(hlsConfig(42.5).startPosition).toBe(42.5))
   it('takes the VOD playlist whose segment URIs replace the EVENT ones', () => expect(hlsConfig(0).ignorePlaylistParsingErrors).toBe(true))
+})
+
+describe('streamCovers', () => {
+  it.each([
+    ['done: all of it', { status: 'done', playable_seconds: 120 }, 500, true],
+    ['transcoding, ahead of the position', { playable_seconds: 40 }, 30, true],
+    ['transcoding, behind the position', { playable_seconds: 4 }, 5.3, false],
+    ['transcoding, just at it', { playable_seconds: 6 }, 5.5, false],
+    ['the start, first segments out', { playable_seconds: 2 }, 0, true],
+    ['nothing yet', {}, 0, false],
+  ] as const)('%s', (_, over, time, want) => expect(streamCovers(video(over as Partial<Video>), time)).toBe(want))
 })

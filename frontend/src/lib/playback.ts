@@ -124,6 +124,16 @@ export function nextPlan(
   return want
 }
 
+/**
+ * Whether the stream reaches time: all of it once transcoded, else what is
+ * published so far. A player moving to a stream that does not reach its
+ * position yet (another attempt took over, or the viewer leaves the
+ * original for it) would fall back to the stream's end: it waits instead.
+ */
+export function streamCovers(v: Video, time: number): boolean {
+  return v.status === 'done' || (v.playable_seconds ?? 0) >= time + 1
+}
+
 export interface MenuOption {
   value: string
   label: string
