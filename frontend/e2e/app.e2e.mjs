@@ -176,7 +176,7 @@ async function switchKeepsPosition(page, value, ready) {
   // Not across the end of a looping clip.
   await page.waitForFunction(() => {
     const v = document.querySelector('video')
-    return !(v.duration > 0) || v.currentTime < v.duration - 4
+    return !(v.duration > 0) || (v.currentTime > 0.5 && v.currentTime < v.duration - 4)
   }, null, { timeout: 30_000 })
   const before = await videoState(page)
   const started = Date.now()
