@@ -232,3 +232,34 @@ func TestStreamOfAwkwardSources(t *testing.T) {
 		})
 	}
 }
+
+// checkStreamWhole checks attempt n's stream of video id as a viewer would
+// find it: the master names playlists that are there, and each names an init
+// segment and segments (or byte ranges of a file) that are there.
+func checkStreamWhole(t *testing.T, e *apptest.Env, id string, n int) {
+	t.Helper()
+	videos := e.Server.Stores().Videos
+	ctx := context.Background()
+	exists := func(name string) bool {
+		_, err := videos.Stat(ctx, video.HLSKey(id, n, name))
+		return err == nil
+	}
+	vs := variants(t, read(t, videos, video.HLSKey(id, n, video.MasterPlaylist)))
+	if len(vs) == 0 {
+		t.Fatalf("attempt %d's master names no rendition", n)
+	}
+	for uri := range vs {
+		pl := string(read(t, videos, video.HLSKey(id, n, uri)))
+		for _, line := range strings.Split(pl, "\n") {
+			name := line
+			if m := regexp.MustCompile(`^#EXT-X-MAP:URI="([^"]+)"`).FindStringSubmatch(line); m != nil {
+				name = m[1]
+			} else if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if !exists(name) {
+				t.Errorf("attempt %d: %s names %s, which is not there", n, uri, name)
+			}
+		}
+	}
+}
