@@ -76,7 +76,7 @@ func TestWindowUnderXvfb(t *testing.T) {
 	}
 	app.Process.Kill()
 	app.Wait()
-	startApp(t, bin, display, dir, "ASSETLAB_WORKERS=0", id)
+	app, _ = startApp(t, bin, display, dir, "ASSETLAB_WORKERS=0", id)
 	watch := filepath.Join(artifacts, "watch.png")
 	var green float64
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
@@ -96,6 +96,8 @@ func TestWindowUnderXvfb(t *testing.T) {
 	// the embedded player plays that (hls.js on WebKitGTK's Media Source
 	// Extensions): the server sees the player fetch a rendition's playlist
 	// and its segments, and the pattern shows again.
+	app.Process.Kill()
+	app.Wait()
 	startApp(t, bin, display, dir, "ASSETLAB_LOG_LEVEL=debug", id)
 	hlsShot := filepath.Join(artifacts, "watch-hls.png")
 	segment := regexp.MustCompile(`path=/api/videos/` + id + `/hls/\d+/\d+p(\.mp4|/init\.mp4|/\d+\.m4s) status=302`)
