@@ -159,7 +159,7 @@ func (w *Worker) process(ctx context.Context, l *jobs.Lease) {
 
 	start := time.Now()
 	log.Info("transcoding", slog.Int64("bytes", meta.Size))
-	res, separate, err := w.transcode(jctx, l, nudge)
+	res, separate, err := w.transcode(jctx, l, nudge, log)
 	// No more heartbeats: what follows ends the attempt.
 	cancel(nil)
 	wg.Wait()
@@ -230,14 +230,18 @@ func stopped(log *slog.Logger, err error) bool {
 	return true
 }
 
-// publishEvery is how often the worker looks for segments FFmpeg has finished.
-const publishEvery = 250 * time.Millisecond
+// publishEvery is how often the worker looks for segments FFmpeg has
+// finished; after publishFailuresWarned failed looks in a row it warns.
+const (
+	publishEvery          = 250 * time.Millisecond
+	publishFailuresWarned = 20
+)
 
 // transcode makes and uploads the renditions of one attempt, publishing its
 // HLS stream as it goes; nudge asks for a heartbeat now (the stream became
 // playable). It also returns the keys of the separate segment objects, which
 // the finished playlists no longer name.
-func (w *Worker) transcode(ctx context.Context, l *jobs.Lease, nudge func()) (jobs.Result, []string, error) {
+func (w *Worker) transcode(ctx context.Context, l *jobs.Lease, nudge func(), log *slog.Logger) (jobs.Result, []string, error) {
 	meta := l.Video()
 	loc, err := w.inputURL(ctx, meta.OriginalKey)
 	if err != nil {
@@ -262,19 +266,33 @@ func (w *Worker) transcode(ctx context.Context, l *jobs.Lease, nudge func()) (jo
 		return jobs.Result{}, nil, err
 	}
 	outs := transcode.Layout(src, dir)
+	nudged := false
 	st := newStream(w.videos, meta.ID, l.N(), src, outs, func(seconds float64) {
 		l.SetPlayable(seconds)
-		nudge()
+		// Only the first time is news worth a heartbeat of its own.
+		if !nudged {
+			nudged = true
+			nudge()
+		}
 	})
 	// Segments are published while FFmpeg runs; a failure to publish one
-	// is tried again at the next look, and decides nothing until the end.
+	// is tried again at the next look, and decides nothing until the end,
+	// but a run of them is worth a warning: viewers wait meanwhile.
 	pctx, stopPublishing := context.WithCancel(ctx)
 	published := make(chan struct{})
 	go func() {
 		defer close(published)
+		failed := 0
 		every(pctx, publishEvery, func() bool {
-			if err := st.sync(pctx); err != nil && pctx.Err() == nil {
-				w.log.Debug("publish segments", slog.String("video_id", meta.ID), slog.Any("err", err))
+			err := st.sync(pctx)
+			switch {
+			case err == nil:
+				failed = 0
+			case pctx.Err() != nil:
+			default:
+				if failed++; failed == publishFailuresWarned {
+					log.Warn("segments cannot be published; trying on", slog.Any("err", err))
+				}
 			}
 			return true
 		})
@@ -285,7 +303,7 @@ func (w *Worker) transcode(ctx context.Context, l *jobs.Lease, nudge func()) (jo
 	if err != nil {
 		return jobs.Result{}, nil, err
 	}
-	separate, err := st.finish(ctx)
+	separate, err := st.finish(ctx, out.Outputs)
 	if err != nil {
 		return jobs.Result{}, nil, err
 	}
