@@ -43,10 +43,6 @@ type Worker struct {
 	// current is the lease of the attempt being run, for the announcement.
 	mu      sync.Mutex
 	current *jobs.Lease
-
-	// sweeps are the deletions of finished streams' separate segments,
-	// waiting out their grace (sweepLater).
-	sweeps sync.WaitGroup
 }
 
 // New makes a worker on the given stores.
@@ -81,11 +77,12 @@ func (w *Worker) Run(ctx context.Context, wake <-chan string) error {
 	w.cleanStaleTemp()
 	stopAnnouncing := w.announce(ctx)
 	defer stopAnnouncing()
-	// Pending sweeps run at once when ctx ends.
-	defer w.sweeps.Wait()
 	w.log.Info("worker started", slog.String("ffmpeg", w.tools.FFmpeg))
 	idle := w.cfg.PollInterval
 	for ctx.Err() == nil {
+		if err := jobs.RunDeletions(ctx, w.videos, w.log); err != nil && ctx.Err() == nil {
+			w.log.Warn("delete what was due; trying again at the next scan", slog.Any("err", err))
+		}
 		did, err := w.RunOnce(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -166,10 +163,15 @@ func (w *Worker) process(ctx context.Context, l *jobs.Lease) {
 	bg := context.WithoutCancel(ctx)
 	switch {
 	case err == nil:
+		// The separate segments go once players have moved on to the
+		// finished playlists; recorded first, so that they go even if this
+		// worker is gone by then.
+		if err := jobs.DeleteLater(bg, w.videos, time.Now().Add(w.cfg.SegmentGrace), meta.ID, l.N(), separate); err != nil {
+			log.Warn("the separate segments will outlive the transcode", slog.Any("err", err))
+		}
 		err = l.Finish(bg, res)
 		if err == nil {
 			log.Info("transcoded", slog.Duration("took", time.Since(start)), slog.Int("renditions", len(res.Renditions)))
-			w.sweepLater(ctx, separate, log)
 			if w.cfg.DeleteOriginal {
 				if err := w.raw.Delete(bg, meta.OriginalKey); err != nil {
 					log.Warn("delete original", slog.Any("err", err))
@@ -330,32 +332,6 @@ func (w *Worker) transcode(ctx context.Context, l *jobs.Lease, nudge func(), log
 		res.Poster = true
 	}
 	return res, separate, nil
-}
-
-// sweepLater deletes the separate segment objects of a finished stream once
-// SegmentGrace has passed: a viewer who loaded a playlist naming them before
-// it became VOD may fetch them until the next reload. When ctx ends first
-// (the worker stops), they go at once.
-func (w *Worker) sweepLater(ctx context.Context, keys []string, log *slog.Logger) {
-	if len(keys) == 0 {
-		return
-	}
-	w.sweeps.Go(func() {
-		t := time.NewTimer(w.cfg.SegmentGrace)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		for _, k := range keys {
-			if err := w.videos.Delete(dctx, k); err != nil {
-				log.Warn("delete the separate segments of a finished stream", slog.Any("err", err))
-				return
-			}
-		}
-	})
 }
 
 // inputURL is what FFmpeg reads the original from: the file itself when the
