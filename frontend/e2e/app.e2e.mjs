@@ -238,9 +238,9 @@ describe('web UI', () => {
       await switchKeepsPosition(page, 'auto', (v) => v.currentSrc.startsWith('blob:'))
     }
     assert.match((await videoState(page)).src, /^blob:/, 'the stream plays, through hls.js')
-    // Auto first, then each level named by its short side.
+    // Auto first, then each level named by its short side, the original last.
     const options = await page.$$eval('#quality option', (os) => os.map((o) => o.value))
-    assert.deepEqual(options, ['auto', '360p', '720p'])
+    assert.deepEqual(options, ['auto', '360p', '720p', 'original'])
     assert.equal(await page.inputValue('#quality'), 'auto')
     await page.waitForFunction(() => /^Auto \(\d+p\)$/.test(document.querySelector('#quality option[value=auto]').textContent), null, { timeout: 30_000 })
 

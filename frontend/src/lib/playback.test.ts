@@ -129,7 +129,7 @@ describe('defaultPlan', () => {
 })
 
 describe('nextPlan', () => {
-  const ctx = { hlsUsable: true, originalUndecodable: false, started: false }
+  const ctx = { hlsUsable: true, originalUndecodable: false, started: false, chosen: false }
   it.each<[string, Plan, Partial<Video>, Partial<typeof ctx>, Plan | null]>([
     ['the same stream: keep on (EVENT becomes VOD by itself)', { kind: 'hls', url: hls1 }, { status: 'done', hls_url: hls1, renditions: [r360] }, {}, null],
     ['another attempt took over: restart on it', { kind: 'hls', url: hls1 }, { hls_url: hls2 }, {}, { kind: 'hls', url: hls2 }],
@@ -141,6 +141,8 @@ describe('nextPlan', () => {
     ['nothing playable, still nothing: keep waiting', { kind: 'none' }, { status: 'processing' }, { originalUndecodable: true }, null],
     ['a chosen rendition stays', { kind: 'file', quality: '360p' }, { status: 'done', hls_url: hls1, renditions: [r360, r720] }, {}, null],
     ['the original, nothing new: keep on', { kind: 'file', quality: 'original' }, { status: 'pending' }, {}, null],
+    ['the original the viewer picked stays, even paused at the start', { kind: 'file', quality: 'original' }, { status: 'done', hls_url: hls1, renditions: [r360] }, { chosen: true }, null],
+    ['a picked original found undecodable: the stream', { kind: 'file', quality: 'original' }, { hls_url: hls1 }, { chosen: true, originalUndecodable: true }, { kind: 'hls', url: hls1 }],
   ])('%s', (_, current, over, c, want) => expect(nextPlan(current, video(over), { ...ctx, ...c })).toEqual(want))
 })
 
@@ -153,7 +155,21 @@ describe('menuOptions', () => {
       { value: 'auto', label: 'Auto (720p)' },
       { value: '360p', label: '360p' },
       { value: '720p', label: '720p' },
+      { value: 'original', label: 'Original' },
     ])
+  })
+  it('hls.js: the original last, with its size once known (larger than the only rendition)', () => {
+    const v = video({ status: 'done', hls_url: hls1, renditions: [r360], width: 854, height: 480 })
+    const got = menuOptions({ kind: 'hls', url: hls1 }, 'hlsjs', v, { ...ctx, levels: ['360p'] })
+    expect(got).toEqual([
+      { value: 'auto', label: 'Auto (720p)' },
+      { value: '360p', label: '360p' },
+      { value: 'original', label: 'Original (854×480)' },
+    ])
+  })
+  it('hls.js: an original this browser cannot decode is not offered', () => {
+    const got = menuOptions({ kind: 'hls', url: hls1 }, 'hlsjs', video({ hls_url: hls1 }), { ...ctx, originalUndecodable: true })
+    expect(values(got)).toEqual(['auto', '360p', '720p'])
   })
   it('native HLS: Auto, and the renditions once done', () => {
     const v = video({ status: 'done', hls_url: hls1, renditions: [r720, r360] })

@@ -104,15 +104,17 @@ export function samePlan(a: Plan | null, b: Plan | null): boolean {
  * address changed (another attempt took over) restarts on the new one; the
  * original, or nothing, gives way to the stream or a rendition as soon as
  * one exists, except an original the viewer already watches and that
- * plays: a viewer is not cut off mid-way. A rendition the viewer chose
- * stays.
+ * plays: a viewer is not cut off mid-way. A rendition, or the original,
+ * the viewer chose stays.
  */
 export function nextPlan(
   current: Plan,
   v: Video,
-  ctx: { hlsUsable: boolean; originalUndecodable: boolean; started: boolean },
+  ctx: { hlsUsable: boolean; originalUndecodable: boolean; started: boolean; chosen?: boolean },
 ): Plan | null {
   const want = defaultPlan(v, ctx.hlsUsable, ctx.originalUndecodable)
+  // The original the viewer picked in the menu stays, like a rendition.
+  if (current.kind === 'file' && current.quality === original && ctx.chosen && !ctx.originalUndecodable) return null
   if (current.kind === 'hls') {
     if (v.hls_url) return v.hls_url === current.url ? null : { kind: 'hls', url: v.hls_url }
     // The stream is gone (the transcode failed): what else there is.
@@ -141,8 +143,8 @@ export interface MenuOption {
 
 /**
  * The quality menu. With hls.js: Auto, then each level. Otherwise: Auto
- * (the stream) when there is one, each rendition, and the original while
- * nothing says this browser cannot decode it.
+ * (the stream) when there is one, then each rendition. Last, the original,
+ * while nothing says this browser cannot decode it.
  */
 export function menuOptions(
   plan: Plan | null,
@@ -150,16 +152,23 @@ export function menuOptions(
   v: Video,
   ctx: { levels: string[]; autoPlaying: string; originalUndecodable: boolean; hlsUsable: boolean },
 ): MenuOption[] {
-  if (plan?.kind === 'hls' && engine === 'hlsjs') {
-    return [{ value: 'auto', label: autoLabel(ctx.autoPlaying) }, ...ctx.levels.map((l) => ({ value: l, label: l }))]
-  }
   const out: MenuOption[] = []
-  if (v.hls_url && ctx.hlsUsable) out.push({ value: 'auto', label: 'Auto' })
-  for (const r of [...v.renditions].sort((a, b) => Math.min(a.width, a.height) - Math.min(b.width, b.height))) {
-    out.push({ value: r.quality, label: r.quality })
+  if (plan?.kind === 'hls' && engine === 'hlsjs') {
+    out.push({ value: 'auto', label: autoLabel(ctx.autoPlaying) }, ...ctx.levels.map((l) => ({ value: l, label: l })))
+  } else {
+    if (v.hls_url && ctx.hlsUsable) out.push({ value: 'auto', label: 'Auto' })
+    for (const r of [...v.renditions].sort((a, b) => Math.min(a.width, a.height) - Math.min(b.width, b.height))) {
+      out.push({ value: r.quality, label: r.quality })
+    }
   }
-  if (!ctx.originalUndecodable) out.push({ value: original, label: 'Original' })
+  // Always the last choice: what was uploaded may be larger than any rendition.
+  if (!ctx.originalUndecodable) out.push({ value: original, label: originalLabel(v) })
   return out
+}
+
+/** "Original (854×480)" once the transcode measured its size, else "Original". */
+export function originalLabel(v: Video): string {
+  return v.width && v.height ? `Original (${v.width}×${v.height})` : 'Original'
 }
 
 /** Whether a video has a picture, as far as its details tell: only a finished transcode knows the size. */
