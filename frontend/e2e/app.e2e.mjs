@@ -497,7 +497,7 @@ describe('adaptive streaming (HLS)', () => {
     const message = page.locator('.placeholder')
     await message.waitFor({ timeout: 30_000 })
     assert.match(await message.innerText(),
-      /^This browser can't play the original file's video format\. A playable version (is being made: \d+%…|will be made when a transcoder takes the video\.)$/)
+      /^This browser can't play the original file's video format\. (Making a playable version… \d+%|A playable version will be made when a transcoder takes the video\.)$/)
     assert.equal(await page.locator('#quality').count(), 0, 'no menu for a player with nothing to play')
     const download = page.getByRole('link', { name: 'Download the original' })
     assert.equal(await download.getAttribute('download'), 'phone clip.mov')
@@ -535,7 +535,7 @@ describe('adaptive streaming (HLS)', () => {
     await play(page)
     const start = await page.evaluate(() => ({ emptied: window.emptied, src: document.querySelector('video').currentSrc }))
     assert.equal((await details(id)).status, 'processing', 'playback begins while the transcode runs')
-    assert.match(await page.locator('.banner.info').innerText(), /^Transcoding… \d+%\. The first \d+:\d\d can be watched now; the rest follows as it is made\./)
+    assert.match(await page.locator('.banner.info').innerText(), /^Transcoding… \d+% · the first \d+:\d\d can be watched now$/)
     await shot(page, 'hls-3-two-minutes-transcoding')
 
     // Past the first minute as soon as the playlist reaches it.

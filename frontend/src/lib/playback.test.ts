@@ -19,6 +19,9 @@ import {
   type Plan,
   processingMessage,
   qualityName,
+  type Showing,
+  showing,
+  uploadedMessage,
   streamCovers,
   undecodableMessage,
   verdictBeforeLoad,
@@ -217,7 +220,7 @@ describe('undecodable original', () => {
   ] as const)('error, %s', (_, code, ctx, want) => expect(verdictOnError(code, ctx)).toBe(want))
 
   it.each([
-    ['processing', { status: 'processing', progress: 35 }, "This browser can't play the original file's video format. A playable version is being made: 35%…"],
+    ['processing', { status: 'processing', progress: 35 }, "This browser can't play the original file's video format. Making a playable version… 35%"],
     ['pending', { status: 'pending' }, /will be made when a transcoder takes the video\.$/],
     ['failed', { status: 'error' }, /making a playable version failed\. Download the original/],
   ] as const)('message while %s', (_, over, want) => expect(undecodableMessage(video(over as Partial<Video>))).toMatch(want))
@@ -230,11 +233,33 @@ describe('undecodable original', () => {
 })
 
 describe('processingMessage', () => {
-  it.each([
-    ['no stream', { progress: 35 }, 'Making other qualities… 35%'],
-    ['stream, nothing playable yet', { progress: 5, hls_url: hls1 }, 'Transcoding… 5%'],
-    ['stream', { progress: 35, hls_url: hls1, playable_seconds: 72.4 }, 'Transcoding… 35%. The first 1:12 can be watched now; the rest follows as it is made.'],
-  ] as const)('%s', (_, over, want) => expect(processingMessage(video(over))).toBe(want))
+  it.each<[string, Partial<Video>, Showing | undefined, string]>([
+    ['the original plays, no stream yet', { progress: 45 }, 'original', 'Playing the original · other qualities 45%'],
+    ['the original plays, the stream there: not the stream\'s share', { progress: 45, hls_url: hls1, playable_seconds: 12 }, 'original', 'Playing the original · other qualities 45%'],
+    ['nothing playable yet (HEVC)', { progress: 10 }, 'nothing', 'Making a playable version… 10%'],
+    ['nothing playable yet, at 0', { progress: 0 }, 'nothing', 'Making a playable version… 0%'],
+    ['the stream, nothing published yet', { progress: 5, hls_url: hls1 }, 'stream', 'Transcoding… 5%'],
+    ['the stream', { progress: 35, hls_url: hls1, playable_seconds: 72.4 }, 'stream', 'Transcoding… 35% · the first 1:12 can be watched now'],
+    ['before the player decided', { progress: 35, hls_url: hls1, playable_seconds: 72.4 }, undefined, 'Transcoding… 35%'],
+  ])('%s', (_, over, shown, want) => expect(processingMessage(video(over), shown)).toBe(want))
+  it('never says other qualities while nothing plays', () => {
+    expect(processingMessage(video({ progress: 0 }), 'nothing')).not.toMatch(/other qualities/)
+  })
+})
+
+describe('showing', () => {
+  it.each<[Plan | null, Showing | undefined]>([
+    [null, undefined],
+    [{ kind: 'none' }, 'nothing'],
+    [{ kind: 'hls', url: hls1 }, 'stream'],
+    [{ kind: 'file', quality: 'original' }, 'original'],
+    [{ kind: 'file', quality: '360p' }, 'rendition'],
+  ])('%j → %s', (plan, want) => expect(showing(plan)).toBe(want))
+})
+
+describe('uploadedMessage', () => {
+  it('with HLS, other qualities come during the transcode', () => expect(uploadedMessage(true)).toMatch(/appear while it is transcoded/))
+  it('without, once it is done', () => expect(uploadedMessage(false)).toMatch(/appear when transcoding is done/))
 })
 
 describe('Backoff', () => {

@@ -275,7 +275,7 @@ export function undecodableMessage(v: Video): string {
   const cannot = "This browser can't play the original file's video format."
   switch (v.status) {
     case 'processing':
-      return `${cannot} A playable version is being made: ${v.progress ?? 0}%…`
+      return `${cannot} Making a playable version… ${v.progress ?? 0}%`
     case 'pending':
       return `${cannot} A playable version will be made when a transcoder takes the video.`
     case 'error':
@@ -285,11 +285,34 @@ export function undecodableMessage(v: Video): string {
   }
 }
 
-/** The words over the progress bar while transcoding runs. */
-export function processingMessage(v: Video): string {
+/** What the player shows: the original, the stream, a rendition's file, or nothing playable yet. */
+export type Showing = 'original' | 'stream' | 'rendition' | 'nothing'
+
+export function showing(plan: Plan | null): Showing | undefined {
+  if (!plan) return undefined
+  if (plan.kind === 'none') return 'nothing'
+  if (plan.kind === 'hls') return 'stream'
+  return plan.quality === original ? 'original' : 'rendition'
+}
+
+/**
+ * The words over the progress bar while transcoding runs, by what the
+ * player shows; the percentage is the server's. How much of the stream can
+ * be watched matters only to a viewer of the stream: the original plays
+ * whole.
+ */
+export function processingMessage(v: Video, shown?: Showing): string {
   const pct = `${v.progress ?? 0}%`
-  if (!v.hls_url) return `Making other qualities… ${pct}`
+  if (shown === 'nothing') return `Making a playable version… ${pct}`
+  if (shown === 'original') return `Playing the original · other qualities ${pct}`
   const playable = v.playable_seconds ?? 0
-  if (playable <= 0) return `Transcoding… ${pct}`
-  return `Transcoding… ${pct}. The first ${formatDuration(playable)} can be watched now; the rest follows as it is made.`
+  if (shown === 'stream' && v.hls_url && playable > 0) return `Transcoding… ${pct} · the first ${formatDuration(playable)} can be watched now`
+  return `Transcoding… ${pct}`
+}
+
+/** The upload page's word once the file is in: with HLS, other qualities come during the transcode. */
+export function uploadedMessage(hls: boolean): string {
+  return hls
+    ? 'It plays now; other qualities appear while it is transcoded.'
+    : 'It plays now; other qualities appear when transcoding is done.'
 }
