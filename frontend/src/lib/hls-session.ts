@@ -2,7 +2,7 @@
 // a chunk of its own: the upload and library pages do not carry it.
 
 import type { ErrorData, LevelSwitchedData } from 'hls.js'
-import { hlsConfig, type LevelInfo } from './playback'
+import { hlsConfig, startLevel, type LevelInfo } from './playback'
 
 type HlsModule = typeof import('hls.js')
 export type HlsClass = HlsModule['default']
@@ -38,7 +38,14 @@ export class HlsSession {
   ) {
     const hls = new Hls(hlsConfig(startPosition))
     this.#hls = hls
-    hls.on(Hls.Events.MANIFEST_PARSED, () => on.levels(hls.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate }))))
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      const levels = hls.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate }))
+      // Before the first fragment is asked for (it is, once both the levels and the media are there).
+      const dpr = window.devicePixelRatio || 1
+      const first = startLevel(levels, media.clientWidth * dpr, media.clientHeight * dpr)
+      if (first >= 0) hls.startLevel = first
+      on.levels(levels)
+    })
     hls.on(Hls.Events.LEVEL_SWITCHED, (_: unknown, d: LevelSwitchedData) => on.switched(d.level))
     hls.on(Hls.Events.ERROR, (_: unknown, d: ErrorData) => {
       if (!d.fatal) return // hls.js retries those itself

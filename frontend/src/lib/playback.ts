@@ -67,6 +67,24 @@ export function levelNames(levels: LevelInfo[]): string[] {
   return names.map((n, i) => (names.indexOf(n) !== names.lastIndexOf(n) ? `${n} (${i + 1})` : n))
 }
 
+/**
+ * The level Auto starts on, or -1 to leave it to hls.js: the one the
+ * player's size calls for (the smallest that fills its pixels, as
+ * capLevelToPlayerSize caps), but at most 720p, for a fast first frame.
+ * hls.js would start on its bandwidth guess of 500 kb/s: 360p even in a
+ * large player, until the first segments measured the link.
+ */
+export function startLevel(levels: LevelInfo[], pixelWidth: number, pixelHeight: number): number {
+  const short = (l: LevelInfo) => Math.min(l.width, l.height)
+  const sized = levels.map((l, i) => ({ l, i })).filter(({ l }) => l.width > 0 && l.height > 0)
+  if (!sized.length) return -1
+  sized.sort((a, b) => short(a.l) - short(b.l) || a.l.bitrate - b.l.bitrate)
+  const upTo720 = sized.filter(({ l }) => short(l) <= 720)
+  if (!upTo720.length) return sized[0].i
+  const fills = upTo720.find(({ l }) => l.width >= pixelWidth || l.height >= pixelHeight)
+  return (fills ?? upTo720[upTo720.length - 1]).i
+}
+
 /** The Auto option's label, with the level Auto plays now if known: "Auto (720p)". */
 export function autoLabel(playing: string | undefined): string {
   return playing ? `Auto (${playing})` : 'Auto'
