@@ -36,14 +36,18 @@ export class HlsSession {
     startPosition: number,
     on: SessionEvents,
   ) {
-    const hls = new Hls(hlsConfig(startPosition))
+    const config = hlsConfig(startPosition)
+    const hls = new Hls(config)
     this.#hls = hls
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       const levels = hls.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate }))
-      // Before the first fragment is asked for (it is, once both the levels and the media are there).
+      // The start level must be set before loading starts: autoStartLoad
+      // would start on whichever of the manifest and the media comes last,
+      // at times before this handler.
       const dpr = window.devicePixelRatio || 1
-      const first = startLevel(levels, media.clientWidth * dpr, media.clientHeight * dpr)
+      const first = startLevel(levels, media.clientWidth * dpr)
       if (first >= 0) hls.startLevel = first
+      hls.startLoad(config.startPosition)
       on.levels(levels)
     })
     hls.on(Hls.Events.LEVEL_SWITCHED, (_: unknown, d: LevelSwitchedData) => on.switched(d.level))

@@ -93,16 +93,17 @@ describe('levelNames', () => {
 describe('startLevel', () => {
   const l = (width: number, height: number, bitrate = 1) => ({ width, height, bitrate })
   const ladder = [l(640, 360), l(1280, 720), l(1920, 1080)]
-  it.each<[string, { width: number; height: number; bitrate: number }[], number, number, number]>([
-    ['a 1280-wide player: 720p, not the 500 kb/s guess of 360p', ladder, 1280, 720, 1],
-    ['a 984-wide player: the smallest that fills it', ladder, 984, 553, 1],
-    ['a small player: 360p', ladder, 350, 197, 0],
-    ['a 4K screen: at most 720p for a fast start', ladder, 3840, 2160, 1],
-    ['in any order', [ladder[2], ladder[0], ladder[1]], 1280, 720, 2],
-    ['portrait, by the short side', [l(360, 640), l(720, 1280)], 700, 1244, 1],
-    ['only larger than 720p: the smallest', [l(2560, 1440), l(1920, 1080)], 1280, 720, 1],
-    ['sizes unknown: left to hls.js', [l(0, 0), l(0, 0)], 1280, 720, -1],
-  ])('%s', (_, levels, w, h, want) => expect(startLevel(levels, w, h)).toBe(want))
+  it.each<[string, { width: number; height: number; bitrate: number }[], number, number]>([
+    ['a 1280-wide player: 720p, not the 500 kb/s guess of 360p', ladder, 1280, 1],
+    ['a 984-wide player: the smallest that fills it', ladder, 984, 1],
+    ['a small player: 360p', ladder, 350, 0],
+    ['a 4K screen: at most 720p for a fast start', ladder, 3840, 1],
+    ['in any order', [ladder[2], ladder[0], ladder[1]], 1280, 2],
+    ['portrait on a phone (350 px at 3x)', [l(360, 640), l(720, 1280)], 1050, 1],
+    ['portrait, a small player', [l(360, 640), l(720, 1280)], 350, 0],
+    ['only larger than 720p: the smallest', [l(2560, 1440), l(1920, 1080)], 1280, 1],
+    ['sizes unknown: left to hls.js', [l(0, 0), l(0, 0)], 1280, -1],
+  ])('%s', (_, levels, w, want) => expect(startLevel(levels, w)).toBe(want))
 })
 
 describe('autoLabel', () => {

@@ -69,19 +69,20 @@ export function levelNames(levels: LevelInfo[]): string[] {
 
 /**
  * The level Auto starts on, or -1 to leave it to hls.js: the one the
- * player's size calls for (the smallest that fills its pixels, as
- * capLevelToPlayerSize caps), but at most 720p, for a fast first frame.
- * hls.js would start on its bandwidth guess of 500 kb/s: 360p even in a
- * large player, until the first segments measured the link.
+ * player's width calls for (the smallest that fills its pixels), but at
+ * most 720p, for a fast first frame. hls.js would start on its bandwidth
+ * guess of 500 kb/s: 360p even in a large player, until the first segments
+ * measured the link. Only the width: before its metadata the element's
+ * height is a default (150 px), not the video's.
  */
-export function startLevel(levels: LevelInfo[], pixelWidth: number, pixelHeight: number): number {
+export function startLevel(levels: LevelInfo[], pixelWidth: number): number {
   const short = (l: LevelInfo) => Math.min(l.width, l.height)
   const sized = levels.map((l, i) => ({ l, i })).filter(({ l }) => l.width > 0 && l.height > 0)
   if (!sized.length) return -1
   sized.sort((a, b) => short(a.l) - short(b.l) || a.l.bitrate - b.l.bitrate)
   const upTo720 = sized.filter(({ l }) => short(l) <= 720)
   if (!upTo720.length) return sized[0].i
-  const fills = upTo720.find(({ l }) => l.width >= pixelWidth || l.height >= pixelHeight)
+  const fills = upTo720.find(({ l }) => l.width >= pixelWidth)
   return (fills ?? upTo720[upTo720.length - 1]).i
 }
 
@@ -285,6 +286,8 @@ export function hlsConfig(startPosition: number) {
     maxMaxBufferLength: 120,
     backBufferLength: 60,
     capLevelToPlayerSize: true,
+    // Loading starts once the start level is set (see HlsSession).
+    autoStartLoad: false,
   }
 }
 
