@@ -24,6 +24,8 @@ import {
   startLevel,
   uploadedMessage,
   streamCovers,
+  StuckWatch,
+  bufferedAhead,
   undecodableMessage,
   verdictBeforeLoad,
   verdictOnError,
@@ -312,4 +314,39 @@ describe('streamCovers', () => {
     ['the start, first segments out', { playable_seconds: 2 }, 0, true],
     ['nothing yet', {}, 0, false],
   ] as const)('%s', (_, over, time, want) => expect(streamCovers(video(over as Partial<Video>), time)).toBe(want))
+})
+
+describe('StuckWatch', () => {
+  it('seeks once data ahead has not restarted playback within its patience, then waits again', () => {
+    const w = new StuckWatch(1, 1000)
+    const steps: [number, number, number, boolean, boolean][] = [
+      // now, ahead, readyState, paused, want
+      [0, 0.05, 2, false, false], // ran dry: waiting for the next segment
+      [5000, 0.05, 2, false, false],
+      [5250, 2.0, 2, false, false], // it came: give the browser its chance
+      [6000, 2.0, 2, false, false],
+      [6250, 2.0, 2, false, true], // still stuck a second later: seek in place
+      [6500, 2.0, 2, false, false],
+      [7500, 2.0, 2, false, true], // and again if that did not do
+    ]
+    for (const [now, ahead, rs, paused, want] of steps) expect(w.check(now, ahead, rs, paused), `at ${now}`).toBe(want)
+  })
+  it.each([
+    ['playing on', 2, 4, false],
+    ['paused by the viewer', 2, 2, true],
+    ['too little ahead', 0.5, 2, false],
+  ] as const)('never while %s', (_, ahead, rs, paused) => {
+    const w = new StuckWatch(1, 1000)
+    for (let now = 0; now <= 5000; now += 250) expect(w.check(now, ahead, rs, paused)).toBe(false)
+  })
+})
+
+describe('bufferedAhead', () => {
+  const ranges = (...r: [number, number][]) => ({ length: r.length, start: (i: number) => r[i][0], end: (i: number) => r[i][1] })
+  it.each<[string, ReturnType<typeof ranges>, number, number]>([
+    ['inside a range', ranges([0, 23.96]), 21.95, 2.01],
+    ['in the second range', ranges([0, 5], [10, 14]), 11, 3],
+    ['in a hole', ranges([0, 5], [10, 14]), 7, 0],
+    ['nothing buffered', ranges(), 3, 0],
+  ])('%s', (_, r, t, want) => expect(bufferedAhead(r, t)).toBeCloseTo(want, 5))
 })

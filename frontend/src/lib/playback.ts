@@ -264,6 +264,47 @@ export class Backoff {
 }
 
 /**
+ * Whether a player that stopped for want of data stays stuck though it now
+ * has data ahead. Chromium raises the data it waits for each time playback
+ * runs dry: at the growing end of a stream still being transcoded it then
+ * stays stuck with a whole new segment ahead until the next one comes
+ * (8-12 s). hls.js nudges only over holes in the buffer, and this buffer
+ * has none. A seek to the same time starts it again at once.
+ * check() is called often; it says when to seek.
+ */
+export class StuckWatch {
+  #since = 0
+
+  constructor(
+    readonly minAhead = 1,
+    readonly patienceMs = 1000,
+  ) {}
+
+  /** now in ms; ahead: seconds buffered past the position; HAVE_FUTURE_DATA is readyState 3. */
+  check(now: number, ahead: number, readyState: number, paused: boolean): boolean {
+    if (paused || readyState >= 3 || ahead < this.minAhead) {
+      this.#since = 0
+      return false
+    }
+    if (!this.#since) {
+      this.#since = now
+      return false
+    }
+    if (now - this.#since < this.patienceMs) return false
+    this.#since = 0
+    return true
+  }
+}
+
+/** Seconds buffered past time in the range that holds it (0 outside any). */
+export function bufferedAhead(ranges: { length: number; start(i: number): number; end(i: number): number }, time: number): number {
+  for (let i = 0; i < ranges.length; i++) {
+    if (ranges.start(i) <= time + 0.1 && time < ranges.end(i)) return ranges.end(i) - time
+  }
+  return 0
+}
+
+/**
  * hls.js settings: start at the beginning (or where a restart resumes),
  * since a playlist still being written (EVENT, no ENDLIST) would otherwise
  * start at its live edge; buffer at least half a minute ahead (hls.js goes
