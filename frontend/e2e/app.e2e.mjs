@@ -238,9 +238,9 @@ describe('web UI', () => {
       await switchKeepsPosition(page, 'auto', (v) => v.currentSrc.startsWith('blob:'))
     }
     assert.match((await videoState(page)).src, /^blob:/, 'the stream plays, through hls.js')
-    // Auto first, then each level named by its short side.
+    // Auto first, then each level named by its short side, the original last.
     const options = await page.$$eval('#quality option', (os) => os.map((o) => o.value))
-    assert.deepEqual(options, ['auto', '360p', '720p'])
+    assert.deepEqual(options, ['auto', '360p', '720p', 'original'])
     assert.equal(await page.inputValue('#quality'), 'auto')
     await page.waitForFunction(() => /^Auto \(\d+p\)$/.test(document.querySelector('#quality option[value=auto]').textContent), null, { timeout: 30_000 })
 
@@ -497,7 +497,7 @@ describe('adaptive streaming (HLS)', () => {
     const message = page.locator('.placeholder')
     await message.waitFor({ timeout: 30_000 })
     assert.match(await message.innerText(),
-      /^This browser can't play the original file's video format\. A playable version (is being made: \d+%…|will be made when a transcoder takes the video\.)$/)
+      /^This browser can't play the original file's video format\. (Making a playable version… \d+%|A playable version will be made when a transcoder takes the video\.)$/)
     assert.equal(await page.locator('#quality').count(), 0, 'no menu for a player with nothing to play')
     const download = page.getByRole('link', { name: 'Download the original' })
     assert.equal(await download.getAttribute('download'), 'phone clip.mov')
@@ -535,7 +535,7 @@ describe('adaptive streaming (HLS)', () => {
     await play(page)
     const start = await page.evaluate(() => ({ emptied: window.emptied, src: document.querySelector('video').currentSrc }))
     assert.equal((await details(id)).status, 'processing', 'playback begins while the transcode runs')
-    assert.match(await page.locator('.banner.info').innerText(), /^Transcoding… \d+%\. The first \d+:\d\d can be watched now; the rest follows as it is made\./)
+    assert.match(await page.locator('.banner.info').innerText(), /^Transcoding… \d+% · the first \d+:\d\d can be watched now$/)
     await shot(page, 'hls-3-two-minutes-transcoding')
 
     // Past the first minute as soon as the playlist reaches it.

@@ -2,7 +2,7 @@
 // a chunk of its own: the upload and library pages do not carry it.
 
 import type { ErrorData, LevelSwitchedData } from 'hls.js'
-import { hlsConfig, type LevelInfo } from './playback'
+import { hlsConfig, startLevel, type LevelInfo } from './playback'
 
 type HlsModule = typeof import('hls.js')
 export type HlsClass = HlsModule['default']
@@ -36,9 +36,20 @@ export class HlsSession {
     startPosition: number,
     on: SessionEvents,
   ) {
-    const hls = new Hls(hlsConfig(startPosition))
+    const config = hlsConfig(startPosition)
+    const hls = new Hls(config)
     this.#hls = hls
-    hls.on(Hls.Events.MANIFEST_PARSED, () => on.levels(hls.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate }))))
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      const levels = hls.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate }))
+      // The start level must be set before loading starts: autoStartLoad
+      // would start on whichever of the manifest and the media comes last,
+      // at times before this handler.
+      const dpr = window.devicePixelRatio || 1
+      const first = startLevel(levels, media.clientWidth * dpr)
+      if (first >= 0) hls.startLevel = first
+      hls.startLoad(config.startPosition)
+      on.levels(levels)
+    })
     hls.on(Hls.Events.LEVEL_SWITCHED, (_: unknown, d: LevelSwitchedData) => on.switched(d.level))
     hls.on(Hls.Events.ERROR, (_: unknown, d: ErrorData) => {
       if (!d.fatal) return // hls.js retries those itself

@@ -19,7 +19,13 @@ import {
   type Plan,
   processingMessage,
   qualityName,
+  type Showing,
+  showing,
+  startLevel,
+  uploadedMessage,
   streamCovers,
+  StuckWatch,
+  bufferedAhead,
   undecodableMessage,
   verdictBeforeLoad,
   verdictOnError,
@@ -86,6 +92,22 @@ describe('levelNames', () => {
   })
 })
 
+describe('startLevel', () => {
+  const l = (width: number, height: number, bitrate = 1) => ({ width, height, bitrate })
+  const ladder = [l(640, 360), l(1280, 720), l(1920, 1080)]
+  it.each<[string, { width: number; height: number; bitrate: number }[], number, number]>([
+    ['a 1280-wide player: 720p, not the 500 kb/s guess of 360p', ladder, 1280, 1],
+    ['a 984-wide player: the smallest that fills it', ladder, 984, 1],
+    ['a small player: 360p', ladder, 350, 0],
+    ['a 4K screen: at most 720p for a fast start', ladder, 3840, 1],
+    ['in any order', [ladder[2], ladder[0], ladder[1]], 1280, 2],
+    ['portrait on a phone (350 px at 3x)', [l(360, 640), l(720, 1280)], 1050, 1],
+    ['portrait, a small player', [l(360, 640), l(720, 1280)], 350, 0],
+    ['only larger than 720p: the smallest', [l(2560, 1440), l(1920, 1080)], 1280, 1],
+    ['sizes unknown: left to hls.js', [l(0, 0), l(0, 0)], 1280, -1],
+  ])('%s', (_, levels, w, want) => expect(startLevel(levels, w)).toBe(want))
+})
+
 describe('autoLabel', () => {
   it('names the level Auto plays', () => {
     expect(autoLabel('720p')).toBe('Auto (720p)')
@@ -129,7 +151,7 @@ describe('defaultPlan', () => {
 })
 
 describe('nextPlan', () => {
-  const ctx = { hlsUsable: true, originalUndecodable: false, started: false }
+  const ctx = { hlsUsable: true, originalUndecodable: false, started: false, chosen: false }
   it.each<[string, Plan, Partial<Video>, Partial<typeof ctx>, Plan | null]>([
     ['the same stream: keep on (EVENT becomes VOD by itself)', { kind: 'hls', url: hls1 }, { status: 'done', hls_url: hls1, renditions: [r360] }, {}, null],
     ['another attempt took over: restart on it', { kind: 'hls', url: hls1 }, { hls_url: hls2 }, {}, { kind: 'hls', url: hls2 }],
@@ -141,6 +163,8 @@ describe('nextPlan', () => {
     ['nothing playable, still nothing: keep waiting', { kind: 'none' }, { status: 'processing' }, { originalUndecodable: true }, null],
     ['a chosen rendition stays', { kind: 'file', quality: '360p' }, { status: 'done', hls_url: hls1, renditions: [r360, r720] }, {}, null],
     ['the original, nothing new: keep on', { kind: 'file', quality: 'original' }, { status: 'pending' }, {}, null],
+    ['the original the viewer picked stays, even paused at the start', { kind: 'file', quality: 'original' }, { status: 'done', hls_url: hls1, renditions: [r360] }, { chosen: true }, null],
+    ['a picked original found undecodable: the stream', { kind: 'file', quality: 'original' }, { hls_url: hls1 }, { chosen: true, originalUndecodable: true }, { kind: 'hls', url: hls1 }],
   ])('%s', (_, current, over, c, want) => expect(nextPlan(current, video(over), { ...ctx, ...c })).toEqual(want))
 })
 
@@ -153,7 +177,21 @@ describe('menuOptions', () => {
       { value: 'auto', label: 'Auto (720p)' },
       { value: '360p', label: '360p' },
       { value: '720p', label: '720p' },
+      { value: 'original', label: 'Original' },
     ])
+  })
+  it('hls.js: the original last, with its size once known (larger than the only rendition)', () => {
+    const v = video({ status: 'done', hls_url: hls1, renditions: [r360], width: 854, height: 480 })
+    const got = menuOptions({ kind: 'hls', url: hls1 }, 'hlsjs', v, { ...ctx, levels: ['360p'] })
+    expect(got).toEqual([
+      { value: 'auto', label: 'Auto (720p)' },
+      { value: '360p', label: '360p' },
+      { value: 'original', label: 'Original (854×480)' },
+    ])
+  })
+  it('hls.js: an original this browser cannot decode is not offered', () => {
+    const got = menuOptions({ kind: 'hls', url: hls1 }, 'hlsjs', video({ hls_url: hls1 }), { ...ctx, originalUndecodable: true })
+    expect(values(got)).toEqual(['auto', '360p', '720p'])
   })
   it('native HLS: Auto, and the renditions once done', () => {
     const v = video({ status: 'done', hls_url: hls1, renditions: [r720, r360] })
@@ -201,7 +239,7 @@ describe('undecodable original', () => {
   ] as const)('error, %s', (_, code, ctx, want) => expect(verdictOnError(code, ctx)).toBe(want))
 
   it.each([
-    ['processing', { status: 'processing', progress: 35 }, "This browser can't play the original file's video format. A playable version is being made: 35%…"],
+    ['processing', { status: 'processing', progress: 35 }, "This browser can't play the original file's video format. Making a playable version… 35%"],
     ['pending', { status: 'pending' }, /will be made when a transcoder takes the video\.$/],
     ['failed', { status: 'error' }, /making a playable version failed\. Download the original/],
   ] as const)('message while %s', (_, over, want) => expect(undecodableMessage(video(over as Partial<Video>))).toMatch(want))
@@ -214,11 +252,33 @@ describe('undecodable original', () => {
 })
 
 describe('processingMessage', () => {
-  it.each([
-    ['no stream', { progress: 35 }, 'Making other qualities… 35%'],
-    ['stream, nothing playable yet', { progress: 5, hls_url: hls1 }, 'Transcoding… 5%'],
-    ['stream', { progress: 35, hls_url: hls1, playable_seconds: 72.4 }, 'Transcoding… 35%. The first 1:12 can be watched now; the rest follows as it is made.'],
-  ] as const)('%s', (_, over, want) => expect(processingMessage(video(over))).toBe(want))
+  it.each<[string, Partial<Video>, Showing | undefined, string]>([
+    ['the original plays, no stream yet', { progress: 45 }, 'original', 'Playing the original · other qualities 45%'],
+    ['the original plays, the stream there: not the stream\'s share', { progress: 45, hls_url: hls1, playable_seconds: 12 }, 'original', 'Playing the original · other qualities 45%'],
+    ['nothing playable yet (HEVC)', { progress: 10 }, 'nothing', 'Making a playable version… 10%'],
+    ['nothing playable yet, at 0', { progress: 0 }, 'nothing', 'Making a playable version… 0%'],
+    ['the stream, nothing published yet', { progress: 5, hls_url: hls1 }, 'stream', 'Transcoding… 5%'],
+    ['the stream', { progress: 35, hls_url: hls1, playable_seconds: 72.4 }, 'stream', 'Transcoding… 35% · the first 1:12 can be watched now'],
+    ['before the player decided', { progress: 35, hls_url: hls1, playable_seconds: 72.4 }, undefined, 'Transcoding… 35%'],
+  ])('%s', (_, over, shown, want) => expect(processingMessage(video(over), shown)).toBe(want))
+  it('never says other qualities while nothing plays', () => {
+    expect(processingMessage(video({ progress: 0 }), 'nothing')).not.toMatch(/other qualities/)
+  })
+})
+
+describe('showing', () => {
+  it.each<[Plan | null, Showing | undefined]>([
+    [null, undefined],
+    [{ kind: 'none' }, 'nothing'],
+    [{ kind: 'hls', url: hls1 }, 'stream'],
+    [{ kind: 'file', quality: 'original' }, 'original'],
+    [{ kind: 'file', quality: '360p' }, 'rendition'],
+  ])('%j → %s', (plan, want) => expect(showing(plan)).toBe(want))
+})
+
+describe('uploadedMessage', () => {
+  it('with HLS, other qualities come during the transcode', () => expect(uploadedMessage(true)).toMatch(/appear while it is transcoded/))
+  it('without, once it is done', () => expect(uploadedMessage(false)).toMatch(/appear when transcoding is done/))
 })
 
 describe('Backoff', () => {
@@ -254,4 +314,39 @@ describe('streamCovers', () => {
     ['the start, first segments out', { playable_seconds: 2 }, 0, true],
     ['nothing yet', {}, 0, false],
   ] as const)('%s', (_, over, time, want) => expect(streamCovers(video(over as Partial<Video>), time)).toBe(want))
+})
+
+describe('StuckWatch', () => {
+  it('seeks once data ahead has not restarted playback within its patience, then waits again', () => {
+    const w = new StuckWatch(1, 1000)
+    const steps: [number, number, number, boolean, boolean][] = [
+      // now, ahead, readyState, paused, want
+      [0, 0.05, 2, false, false], // ran dry: waiting for the next segment
+      [5000, 0.05, 2, false, false],
+      [5250, 2.0, 2, false, false], // it came: give the browser its chance
+      [6000, 2.0, 2, false, false],
+      [6250, 2.0, 2, false, true], // still stuck a second later: seek in place
+      [6500, 2.0, 2, false, false],
+      [7500, 2.0, 2, false, true], // and again if that did not do
+    ]
+    for (const [now, ahead, rs, paused, want] of steps) expect(w.check(now, ahead, rs, paused), `at ${now}`).toBe(want)
+  })
+  it.each([
+    ['playing on', 2, 4, false],
+    ['paused by the viewer', 2, 2, true],
+    ['too little ahead', 0.5, 2, false],
+  ] as const)('never while %s', (_, ahead, rs, paused) => {
+    const w = new StuckWatch(1, 1000)
+    for (let now = 0; now <= 5000; now += 250) expect(w.check(now, ahead, rs, paused)).toBe(false)
+  })
+})
+
+describe('bufferedAhead', () => {
+  const ranges = (...r: [number, number][]) => ({ length: r.length, start: (i: number) => r[i][0], end: (i: number) => r[i][1] })
+  it.each<[string, ReturnType<typeof ranges>, number, number]>([
+    ['inside a range', ranges([0, 23.96]), 21.95, 2.01],
+    ['in the second range', ranges([0, 5], [10, 14]), 11, 3],
+    ['in a hole', ranges([0, 5], [10, 14]), 7, 0],
+    ['nothing buffered', ranges(), 3, 0],
+  ])('%s', (_, r, t, want) => expect(bufferedAhead(r, t)).toBeCloseTo(want, 5))
 })

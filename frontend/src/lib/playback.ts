@@ -67,6 +67,25 @@ export function levelNames(levels: LevelInfo[]): string[] {
   return names.map((n, i) => (names.indexOf(n) !== names.lastIndexOf(n) ? `${n} (${i + 1})` : n))
 }
 
+/**
+ * The level Auto starts on, or -1 to leave it to hls.js: the one the
+ * player's width calls for (the smallest that fills its pixels), but at
+ * most 720p, for a fast first frame. hls.js would start on its bandwidth
+ * guess of 500 kb/s: 360p even in a large player, until the first segments
+ * measured the link. Only the width: before its metadata the element's
+ * height is a default (150 px), not the video's.
+ */
+export function startLevel(levels: LevelInfo[], pixelWidth: number): number {
+  const short = (l: LevelInfo) => Math.min(l.width, l.height)
+  const sized = levels.map((l, i) => ({ l, i })).filter(({ l }) => l.width > 0 && l.height > 0)
+  if (!sized.length) return -1
+  sized.sort((a, b) => short(a.l) - short(b.l) || a.l.bitrate - b.l.bitrate)
+  const upTo720 = sized.filter(({ l }) => short(l) <= 720)
+  if (!upTo720.length) return sized[0].i
+  const fills = upTo720.find(({ l }) => l.width >= pixelWidth)
+  return (fills ?? upTo720[upTo720.length - 1]).i
+}
+
 /** The Auto option's label, with the level Auto plays now if known: "Auto (720p)". */
 export function autoLabel(playing: string | undefined): string {
   return playing ? `Auto (${playing})` : 'Auto'
@@ -104,15 +123,17 @@ export function samePlan(a: Plan | null, b: Plan | null): boolean {
  * address changed (another attempt took over) restarts on the new one; the
  * original, or nothing, gives way to the stream or a rendition as soon as
  * one exists, except an original the viewer already watches and that
- * plays: a viewer is not cut off mid-way. A rendition the viewer chose
- * stays.
+ * plays: a viewer is not cut off mid-way. A rendition, or the original,
+ * the viewer chose stays.
  */
 export function nextPlan(
   current: Plan,
   v: Video,
-  ctx: { hlsUsable: boolean; originalUndecodable: boolean; started: boolean },
+  ctx: { hlsUsable: boolean; originalUndecodable: boolean; started: boolean; chosen?: boolean },
 ): Plan | null {
   const want = defaultPlan(v, ctx.hlsUsable, ctx.originalUndecodable)
+  // The original the viewer picked in the menu stays, like a rendition.
+  if (current.kind === 'file' && current.quality === original && ctx.chosen && !ctx.originalUndecodable) return null
   if (current.kind === 'hls') {
     if (v.hls_url) return v.hls_url === current.url ? null : { kind: 'hls', url: v.hls_url }
     // The stream is gone (the transcode failed): what else there is.
@@ -141,8 +162,8 @@ export interface MenuOption {
 
 /**
  * The quality menu. With hls.js: Auto, then each level. Otherwise: Auto
- * (the stream) when there is one, each rendition, and the original while
- * nothing says this browser cannot decode it.
+ * (the stream) when there is one, then each rendition. Last, the original,
+ * while nothing says this browser cannot decode it.
  */
 export function menuOptions(
   plan: Plan | null,
@@ -150,16 +171,23 @@ export function menuOptions(
   v: Video,
   ctx: { levels: string[]; autoPlaying: string; originalUndecodable: boolean; hlsUsable: boolean },
 ): MenuOption[] {
-  if (plan?.kind === 'hls' && engine === 'hlsjs') {
-    return [{ value: 'auto', label: autoLabel(ctx.autoPlaying) }, ...ctx.levels.map((l) => ({ value: l, label: l }))]
-  }
   const out: MenuOption[] = []
-  if (v.hls_url && ctx.hlsUsable) out.push({ value: 'auto', label: 'Auto' })
-  for (const r of [...v.renditions].sort((a, b) => Math.min(a.width, a.height) - Math.min(b.width, b.height))) {
-    out.push({ value: r.quality, label: r.quality })
+  if (plan?.kind === 'hls' && engine === 'hlsjs') {
+    out.push({ value: 'auto', label: autoLabel(ctx.autoPlaying) }, ...ctx.levels.map((l) => ({ value: l, label: l })))
+  } else {
+    if (v.hls_url && ctx.hlsUsable) out.push({ value: 'auto', label: 'Auto' })
+    for (const r of [...v.renditions].sort((a, b) => Math.min(a.width, a.height) - Math.min(b.width, b.height))) {
+      out.push({ value: r.quality, label: r.quality })
+    }
   }
-  if (!ctx.originalUndecodable) out.push({ value: original, label: 'Original' })
+  // Always the last choice: what was uploaded may be larger than any rendition.
+  if (!ctx.originalUndecodable) out.push({ value: original, label: originalLabel(v) })
   return out
+}
+
+/** "Original (854×480)" once the transcode measured its size, else "Original". */
+export function originalLabel(v: Video): string {
+  return v.width && v.height ? `Original (${v.width}×${v.height})` : 'Original'
 }
 
 /** Whether a video has a picture, as far as its details tell: only a finished transcode knows the size. */
@@ -236,6 +264,47 @@ export class Backoff {
 }
 
 /**
+ * Whether a player that stopped for want of data stays stuck though it now
+ * has data ahead. Chromium raises the data it waits for each time playback
+ * runs dry: at the growing end of a stream still being transcoded it then
+ * stays stuck with a whole new segment ahead until the next one comes
+ * (8-12 s). hls.js nudges only over holes in the buffer, and this buffer
+ * has none. A seek to the same time starts it again at once.
+ * check() is called often; it says when to seek.
+ */
+export class StuckWatch {
+  #since = 0
+
+  constructor(
+    readonly minAhead = 1,
+    readonly patienceMs = 1000,
+  ) {}
+
+  /** now in ms; ahead: seconds buffered past the position; HAVE_FUTURE_DATA is readyState 3. */
+  check(now: number, ahead: number, readyState: number, paused: boolean): boolean {
+    if (paused || readyState >= 3 || ahead < this.minAhead) {
+      this.#since = 0
+      return false
+    }
+    if (!this.#since) {
+      this.#since = now
+      return false
+    }
+    if (now - this.#since < this.patienceMs) return false
+    this.#since = 0
+    return true
+  }
+}
+
+/** Seconds buffered past time in the range that holds it (0 outside any). */
+export function bufferedAhead(ranges: { length: number; start(i: number): number; end(i: number): number }, time: number): number {
+  for (let i = 0; i < ranges.length; i++) {
+    if (ranges.start(i) <= time + 0.1 && time < ranges.end(i)) return ranges.end(i) - time
+  }
+  return 0
+}
+
+/**
  * hls.js settings: start at the beginning (or where a restart resumes),
  * since a playlist still being written (EVENT, no ENDLIST) would otherwise
  * start at its live edge; buffer at least half a minute ahead (hls.js goes
@@ -258,6 +327,8 @@ export function hlsConfig(startPosition: number) {
     maxMaxBufferLength: 120,
     backBufferLength: 60,
     capLevelToPlayerSize: true,
+    // Loading starts once the start level is set (see HlsSession).
+    autoStartLoad: false,
   }
 }
 
@@ -266,7 +337,7 @@ export function undecodableMessage(v: Video): string {
   const cannot = "This browser can't play the original file's video format."
   switch (v.status) {
     case 'processing':
-      return `${cannot} A playable version is being made: ${v.progress ?? 0}%…`
+      return `${cannot} Making a playable version… ${v.progress ?? 0}%`
     case 'pending':
       return `${cannot} A playable version will be made when a transcoder takes the video.`
     case 'error':
@@ -276,11 +347,34 @@ export function undecodableMessage(v: Video): string {
   }
 }
 
-/** The words over the progress bar while transcoding runs. */
-export function processingMessage(v: Video): string {
+/** What the player shows: the original, the stream, a rendition's file, or nothing playable yet. */
+export type Showing = 'original' | 'stream' | 'rendition' | 'nothing'
+
+export function showing(plan: Plan | null): Showing | undefined {
+  if (!plan) return undefined
+  if (plan.kind === 'none') return 'nothing'
+  if (plan.kind === 'hls') return 'stream'
+  return plan.quality === original ? 'original' : 'rendition'
+}
+
+/**
+ * The words over the progress bar while transcoding runs, by what the
+ * player shows; the percentage is the server's. How much of the stream can
+ * be watched matters only to a viewer of the stream: the original plays
+ * whole.
+ */
+export function processingMessage(v: Video, shown?: Showing): string {
   const pct = `${v.progress ?? 0}%`
-  if (!v.hls_url) return `Making other qualities… ${pct}`
+  if (shown === 'nothing') return `Making a playable version… ${pct}`
+  if (shown === 'original') return `Playing the original · other qualities ${pct}`
   const playable = v.playable_seconds ?? 0
-  if (playable <= 0) return `Transcoding… ${pct}`
-  return `Transcoding… ${pct}. The first ${formatDuration(playable)} can be watched now; the rest follows as it is made.`
+  if (shown === 'stream' && v.hls_url && playable > 0) return `Transcoding… ${pct} · the first ${formatDuration(playable)} can be watched now`
+  return `Transcoding… ${pct}`
+}
+
+/** The upload page's word once the file is in: with HLS, other qualities come during the transcode. */
+export function uploadedMessage(hls: boolean): string {
+  return hls
+    ? 'It plays now; other qualities appear while it is transcoded.'
+    : 'It plays now; other qualities appear when transcoding is done.'
 }
