@@ -76,7 +76,7 @@ func TestWindowUnderXvfb(t *testing.T) {
 	}
 	app.Process.Kill()
 	app.Wait()
-	startApp(t, bin, display, dir, "ASSETLAB_WORKERS=0", id)
+	app, _ = startApp(t, bin, display, dir, "ASSETLAB_WORKERS=0", id)
 	watch := filepath.Join(artifacts, "watch.png")
 	var green float64
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
@@ -90,6 +90,34 @@ func TestWindowUnderXvfb(t *testing.T) {
 	}
 	if green <= 0.02 {
 		t.Errorf("the watch page shows no decoded frame (%.2f%% of the test pattern's green); see %s", 100*green, watch)
+	}
+
+	// With its worker, the built-in server makes the video's HLS stream, and
+	// the embedded player plays that (hls.js on WebKitGTK's Media Source
+	// Extensions): the server sees the player fetch a rendition's playlist
+	// and its segments, and the pattern shows again.
+	app.Process.Kill()
+	app.Wait()
+	startApp(t, bin, display, dir, "ASSETLAB_LOG_LEVEL=debug", id)
+	hlsShot := filepath.Join(artifacts, "watch-hls.png")
+	segment := regexp.MustCompile(`path=/api/videos/` + id + `/hls/\d+/\d+p(\.mp4|/init\.mp4|/\d+\.m4s) status=302`)
+	var log []byte
+	green = 0
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
+			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", hlsShot).CombinedOutput(); err != nil {
+			t.Fatalf("screenshot: %v\n%s", err, out)
+		}
+		log, _ = os.ReadFile(filepath.Join(dir, "app.log"))
+		if green = share(t, hlsShot, near(0x00, 0xcc, 0x00, 40)); green > 0.02 && segment.Match(log) {
+			break
+		}
+	}
+	if !segment.Match(log) {
+		t.Errorf("the embedded player fetched no segment of the HLS stream (server log in %s)", filepath.Join(dir, "app.log"))
+	}
+	if green <= 0.02 {
+		t.Errorf("the watch page shows no decoded frame of the HLS stream (%.2f%% of the test pattern's green); see %s", 100*green, hlsShot)
 	}
 }
 
@@ -118,10 +146,17 @@ func startApp(t *testing.T, bin, display, dir string, args ...string) (*exec.Cmd
 
 	// The built-in server says where it listens.
 	found := make(chan string, 1)
+	// Its log is kept in dir/app.log, for tests that look for requests.
+	logf, err := os.OpenFile(filepath.Join(dir, "app.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logf.Close() })
 	go func() {
 		re := regexp.MustCompile(`msg=listening url=(http://\S+)`)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			fmt.Fprintln(logf, sc.Text())
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 			}

@@ -140,7 +140,7 @@ func TestReferencesInsideUploadsAreNotFollowed(t *testing.T) {
 func fakeFFmpeg(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "ffmpeg")
-	script := "#!/bin/sh\ncase \"$1$2\" in -hide_banner-version|-hide_banner-encoders|-hide_banner-filters) exec ffmpeg \"$@\";; esac\n" + body + "\n"
+	script := "#!/bin/sh\ncase \"$1$2\" in -hide_banner-version|-hide_banner-encoders|-hide_banner-filters|-hide_banner-muxers) exec ffmpeg \"$@\";; esac\n" + body + "\n"
 	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

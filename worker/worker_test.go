@@ -226,10 +226,21 @@ func TestKillWorkerMidTranscode(t *testing.T) {
 			a := startWorker(t, e, env...)
 			id := uploadClip(t, e, clip)
 			waitProcessing(t, e, id)
+			// Killed once its stream is playable: a viewer has started.
+			apptest.Eventually(t, 60*time.Second, "the stream to become playable", func() bool {
+				at, err := jobs.LatestAttempt(context.Background(), e.Server.Stores().Videos, id)
+				return err == nil && at != nil && at.Playable > 0
+			})
 			a.signal(syscall.SIGKILL)
 			a.cmd.Wait()
 			if entries, _ := os.ReadDir(tmp); len(entries) == 0 {
 				t.Fatal("worker A left no temp folder: it was not killed mid-transcode")
+			}
+			// What the dead attempt published stays whole: its playlists
+			// name only segments that are there.
+			checkStreamWhole(t, e, id, 1)
+			if d := e.Details(id); !strings.Contains(d.HLSURL, "/hls/1/") {
+				t.Errorf("hls_url %q after the kill, want attempt 1's stream until another is published", d.HLSURL)
 			}
 			if e.Status(id).Status == "done" {
 				t.Fatal("done before the kill took effect")
@@ -247,6 +258,10 @@ func TestKillWorkerMidTranscode(t *testing.T) {
 				t.Errorf("%d transcodes, want 2 (the killed one and the takeover)", n)
 			}
 			checkRenditions(t, e, id, "360p,720p", 12)
+			if d := e.Details(id); !strings.Contains(d.HLSURL, "/hls/2/") {
+				t.Errorf("hls_url %q once done, want the takeover's stream", d.HLSURL)
+			}
+			checkStreamWhole(t, e, id, 2)
 			left, _ := e.Server.Stores().Videos.List(context.Background(), video.AttemptPrefix(id, 1))
 			if len(left) != 0 {
 				t.Errorf("outputs of the killed attempt remain: %v", left)

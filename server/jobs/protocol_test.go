@@ -206,6 +206,21 @@ func TestRenew(t *testing.T) {
 	if st, _ := Load(context.Background(), videos, id); st.Status != video.StatusProcessing || st.Progress != 42 {
 		t.Errorf("state %+v, want processing at 42", st)
 	}
+
+	// The first published seconds of the stream are written at once, for
+	// viewers waiting to start; more of them wait for the next write due.
+	l.SetPlayable(1)
+	if err := l.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if a := latest(t, videos, id); a.Playable != 1 {
+		t.Errorf("playable %v after the stream first became playable, want 1 written at once", a.Playable)
+	}
+	l.SetPlayable(3)
+	l.Renew(context.Background())
+	if a := latest(t, videos, id); a.Playable != 1 {
+		t.Errorf("playable %v, want 1 until a write is due", a.Playable)
+	}
 }
 
 // An attempt is over once a newer attempt exists, another attempt's result

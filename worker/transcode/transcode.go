@@ -33,6 +33,12 @@ type Output struct {
 // SegmentSeconds is the length of the HLS segments: the keyframe interval.
 const SegmentSeconds = 2
 
+// keyframes are forced at 0 and 1 s, then every SegmentSeconds from 2 s, at
+// the same times in every rendition. With -hls_init_time 1 the first two
+// segments last 1 s: the stream is playable a second sooner after the
+// transcode starts, and after that segments are of the usual length.
+const keyframes = "expr:if(lt(t,2),gte(t,n_forced),gte(t,2*(n_forced-1)))"
+
 // Layout plans the renditions of src (Plan) and places them in dir, where
 // Run writes them.
 func Layout(src Source, dir string) []Output {
@@ -113,8 +119,8 @@ type Result struct {
 
 // Args builds the FFmpeg command line for a source: one decode, split into
 // every rung (and a poster), each scaled to square pixels and 8-bit 4:2:0,
-// H.264 capped at the rung's maxrate with a keyframe every SegmentSeconds at
-// the same times in every rendition, AAC stereo muxed into each rendition (so
+// H.264 capped at the rung's maxrate with keyframes every SegmentSeconds
+// (after two 1 s segments) at the same times in every rendition, AAC stereo muxed into each rendition (so
 // that each is a complete file on its own), written as HLS: one fragmented MP4
 // per rendition, with an EVENT playlist of its segments that FFmpeg rewrites
 // as each one is finished. FFmpeg must run in the folder of outs (Layout): the
@@ -175,7 +181,7 @@ func Args(in Input, src Source, outs []Output, poster string, o Options) ([]stri
 	}
 	args = append(args,
 		"-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(crf), "-profile:v", "high",
-		"-force_key_frames:v", fmt.Sprintf("expr:gte(t,n_forced*%d)", SegmentSeconds), "-sc_threshold", "0", "-g", "600",
+		"-force_key_frames:v", keyframes, "-sc_threshold", "0", "-g", "600",
 		"-fps_mode", "vfr")
 	for i, out := range outs {
 		r := out.Rung
@@ -189,7 +195,7 @@ func Args(in Input, src Source, outs []Output, poster string, o Options) ([]stri
 	}
 	args = append(args,
 		"-f", "hls", "-hls_segment_type", "fmp4", "-hls_playlist_type", "event",
-		"-hls_time", strconv.Itoa(SegmentSeconds), "-hls_flags", "single_file+independent_segments",
+		"-hls_time", strconv.Itoa(SegmentSeconds), "-hls_init_time", "1", "-hls_flags", "single_file+independent_segments",
 		"-var_stream_map", strings.Join(streams, " "),
 		"-hls_segment_filename", "%v.mp4", "%v.m3u8")
 	if poster != "" {

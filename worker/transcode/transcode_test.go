@@ -131,14 +131,15 @@ func TestLadderFrom1080p(t *testing.T) {
 	if got := qualities(res); got != "360p,720p,1080p" {
 		t.Fatalf("renditions %s, want 360p,720p,1080p", got)
 	}
-	// Keyframes every 2 s, at the same times in every rendition.
+	// Keyframes at 0 and 1 s, then every 2 s, at the same times in every
+	// rendition.
 	var first []string
 	for _, o := range res.Outputs {
 		kf := mediatest.KeyframeTimes(t, o.Path)
 		if first == nil {
 			first = kf
-			if len(kf) != 3 {
-				t.Errorf("%s: keyframes at %v, want 0, 2 and 4 s", o.Rung.Quality, kf)
+			if len(kf) != 4 {
+				t.Errorf("%s: keyframes at %v, want 0, 1, 2 and 4 s", o.Rung.Quality, kf)
 			}
 		} else if !slices.Equal(kf, first) {
 			t.Errorf("%s: keyframes at %v, want %v as in %s", o.Rung.Quality, kf, first, res.Outputs[0].Rung.Quality)
