@@ -1,7 +1,7 @@
 // End-to-end tests of the web UI in headless Chromium (Debian's package,
 // driven by playwright-core; nothing is downloaded), against the real server
 // binary with its in-process worker and real FFmpeg.
-import { after, before, describe, test } from 'node:test'
+import { after, before, describe, test as nodeTest } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -19,6 +19,41 @@ const urlTTL = 8
 
 let tmp, base, browser, clip, truncated
 const servers = []
+
+// E2E_ONLY=<regex> runs only the tests whose names match it (case-blind), e.g.
+// `E2E_ONLY=HLS npm run e2e`; the others are skipped. Suites' costly set-up
+// (clips, uploads) is made on first use, so a skipped test costs nothing.
+const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY, 'i') : null
+const test = (name, fn) => nodeTest(name, { skip: only && !only.test(name) ? 'not in E2E_ONLY' : false }, fn)
+
+/** fn's promise, made on the first call and shared by the later ones. */
+function once(fn) {
+  let p
+  return () => (p ??= fn())
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** Polls fn until it returns something truthy, for at most ms; returns it. */
+async function waitFor(what, fn, ms, every = 250) {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > end) throw new Error(`gave up after ${ms / 1000} s waiting for ${what}`)
+    await sleep(every)
+  }
+}
+
+/** Writes a clip with FFmpeg from lavfi sources: ffmpeg args between the inputs and the output. */
+function makeClip(name, video, seconds, args) {
+  const out = path.join(tmp, name)
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', `${video}:duration=${seconds}`,
+    '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`,
+    ...args, '-c:a', 'aac', '-shortest', out])
+  return out
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -63,11 +98,11 @@ async function startServer(env = {}) {
   return { url }
 }
 
-/** Uploads bytes as a file named name through the API; returns the new id. */
-async function upload(bytes, name) {
+/** Uploads bytes as a file named name through the API (of server, by default the shared one); returns the new id. */
+async function upload(bytes, name, type = 'video/mp4', server = base) {
   const form = new FormData()
-  form.append('file', new Blob([bytes], { type: 'video/mp4' }), name)
-  const res = await fetch(base + '/api/upload', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form })
+  form.append('file', new Blob([bytes], { type }), name)
+  const res = await fetch(server + '/api/upload', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form })
   assert.equal(res.status, 201, `upload of ${name}`)
   return (await res.json()).id
 }
@@ -132,10 +167,42 @@ const videoState = (page) =>
     return { time: v.currentTime, paused: v.paused, src: v.currentSrc, ready: v.readyState }
   })
 
+/**
+ * Picks value in the quality menu while the video plays, waits until ready(video)
+ * holds and it plays again, and checks the position was kept: no jump back or
+ * ahead beyond the time the switch took.
+ */
+async function switchKeepsPosition(page, value, ready) {
+  // Not across the end of a looping clip.
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video')
+    return !(v.duration > 0) || (v.currentTime > 0.5 && v.currentTime < v.duration - 4)
+  }, null, { timeout: 30_000 })
+  const before = await videoState(page)
+  const started = Date.now()
+  await page.selectOption('#quality', value)
+  await page.waitForFunction(
+    (src) => {
+      const v = document.querySelector('video')
+      return new Function('v', `return (${src})(v)`)(v) && v.readyState >= 3 && !v.seeking && !v.paused
+    },
+    ready.toString(),
+    { timeout: 30_000 },
+  )
+  const after = await videoState(page)
+  const took = (Date.now() - started) / 1000
+  assert.ok(after.time >= before.time - 1 && after.time <= before.time + took + 1,
+    `${value}: position kept: ${before.time.toFixed(2)} → ${after.time.toFixed(2)} in ${took.toFixed(1)} s (${before.src} → ${after.src})`)
+  assert.equal(after.paused, false, `${value}: still playing after the switch`)
+  // And it plays on.
+  await page.waitForFunction((t) => document.querySelector('video').currentTime > t + 0.5, after.time, { timeout: 15_000 })
+  return after
+}
+
 describe('web UI', () => {
   let videoId
 
-  test('upload a clip, play it at once, switch quality after transcoding, past URL expiry', async () => {
+  test('upload a clip, play it at once, then the stream: Auto → 360p → Auto keeps the position, past URL expiry', async () => {
     const page = await newPage()
     await page.goto(base + '/')
     await shot(page, '1-upload-empty')
@@ -153,49 +220,74 @@ describe('web UI', () => {
     await page.waitForURL(`**/watch/${videoId}`)
     await page.waitForSelector('video')
     // Looping, so that a slow transcode on a busy machine cannot let the 10 s
-    // clip end (and pause) before the switch below.
+    // clip end (and pause) before the switches below.
     await page.evaluate(() => {
       const v = document.querySelector('video')
       v.muted = true
       v.loop = true
       return v.play()
     })
-    // It plays at once: the original, while transcoding runs.
+    // It plays at once: the original, or the stream if its first segments
+    // were already there when the page loaded.
     await page.waitForFunction(() => document.querySelector('video').currentTime > 1, null, { timeout: 30_000 })
-    const first = await videoState(page)
-    assert.match(first.src, /originals/, 'plays the original first')
-    await shot(page, '3-watch-playing-original')
-
-    // Transcoding completes: the qualities appear.
-    await page.waitForFunction(() => document.querySelectorAll('#quality option').length > 1, null, { timeout: 120_000 })
+    await shot(page, '3-watch-playing')
+    if ((await videoState(page)).src.includes('/originals/')) {
+      // An original that plays is not cut off when the stream appears: the
+      // menu offers it, and taking it keeps the position.
+      await page.waitForSelector('#quality option[value=auto]', { state: 'attached', timeout: 120_000 })
+      await switchKeepsPosition(page, 'auto', (v) => v.currentSrc.startsWith('blob:'))
+    }
+    assert.match((await videoState(page)).src, /^blob:/, 'the stream plays, through hls.js')
+    // Auto first, then each level named by its short side.
     const options = await page.$$eval('#quality option', (os) => os.map((o) => o.value))
-    assert.deepEqual(options, ['original', '360p', '720p'])
-    await page.waitForSelector('video[poster]')
+    assert.deepEqual(options, ['auto', '360p', '720p'])
+    assert.equal(await page.inputValue('#quality'), 'auto')
+    await page.waitForFunction(() => /^Auto \(\d+p\)$/.test(document.querySelector('#quality option[value=auto]').textContent), null, { timeout: 30_000 })
+
+    // Transcoding completes: the poster appears; the stream plays on.
+    await page.waitForSelector('video[poster]', { timeout: 120_000 })
     await shot(page, '4-watch-done')
     await assertAccessible(page, 'the watch page, transcoded')
 
-    // Let the URLs the page holds expire, then switch: the player renews the
-    // link and keeps the position and the playing state.
-    await new Promise((r) => setTimeout(r, (urlTTL + 1) * 1000))
-    const before = await videoState(page)
-    assert.equal(before.paused, false, 'still playing before the switch')
-    await page.selectOption('#quality', '360p')
-    await page.waitForFunction(
-      () => {
-        const v = document.querySelector('video')
-        return v.currentSrc.includes('360p') && v.readyState >= 2 && !v.seeking
-      },
-      null,
-      { timeout: 30_000 },
-    )
-    const afterSwitch = await videoState(page)
-    assert.ok(Math.abs(afterSwitch.time - before.time) < 1,
-      `position kept within 1 s: ${before.time.toFixed(2)} → ${afterSwitch.time.toFixed(2)}`)
-    assert.equal(afterSwitch.paused, false, 'still playing after the switch')
-    const width = await page.evaluate(() => document.querySelector('video').videoWidth)
-    assert.equal(width, 640, 'plays the 360p rendition')
-    await page.waitForFunction((t) => document.querySelector('video').currentTime > t + 0.5, afterSwitch.time, { timeout: 10_000 })
+    // Let the URLs the page holds expire, then switch: the position and the
+    // playing state are kept.
+    await sleep((urlTTL + 1) * 1000)
+    assert.equal((await videoState(page)).paused, false, 'still playing before the switch')
+    await switchKeepsPosition(page, '360p', (v) => v.videoWidth === 640)
+    await page.waitForFunction(() => document.querySelector('#quality option[value=auto]').textContent === 'Auto', null, { timeout: 5_000 })
     await shot(page, '5-watch-360p')
+    await switchKeepsPosition(page, 'auto', () => true)
+    await page.waitForFunction(() => /^Auto \(\d+p\)$/.test(document.querySelector('#quality option[value=auto]').textContent), null, { timeout: 30_000 })
+    await shot(page, '5b-watch-auto-again')
+  })
+
+  test('a video transcoded by an older version (no stream) plays a rendition, and switches with the position kept past URL expiry', async () => {
+    assert.ok(videoId, 'needs the video of the first test')
+    const page = await newPage()
+    // This server gives every new video a stream; an older one gave none:
+    // its details, as they were, are the real ones without hls_url.
+    await page.route(`**/api/videos/${videoId}`, async (route) => {
+      const res = await route.fetch()
+      const body = await res.json()
+      delete body.hls_url
+      delete body.playable_seconds
+      await route.fulfill({ response: res, json: body })
+    })
+    await page.goto(`${base}/watch/${videoId}`)
+    await page.waitForSelector('#quality option[value="360p"]', { state: 'attached' })
+    assert.deepEqual(await page.$$eval('#quality option', (os) => os.map((o) => o.value)), ['360p', '720p', 'original'])
+    assert.equal(await page.inputValue('#quality'), '720p', 'a rendition by default, not the original')
+    await page.evaluate(() => {
+      const v = document.querySelector('video')
+      v.muted = true
+      v.loop = true
+      return v.play()
+    })
+    await page.waitForFunction(() => document.querySelector('video').currentTime > 1, null, { timeout: 30_000 })
+    assert.match((await videoState(page)).src, /720p/)
+    await sleep((urlTTL + 1) * 1000)
+    await switchKeepsPosition(page, '360p', (v) => v.currentSrc.includes('360p') && v.videoWidth === 640)
+    await shot(page, '5c-watch-no-hls-360p')
   })
 
   test('library lists the upload', async () => {
@@ -367,23 +459,234 @@ describe('web UI', () => {
   })
 })
 
+// Adaptive streaming, against a server of its own whose signed links live
+// 5 s, with clips made for it: small ones, to spare the machine.
+describe('adaptive streaming (HLS)', () => {
+  const ttl = 5
+  const server = once(async () => (await startServer({ ASSETLAB_URL_TTL: `${ttl}s` })).url)
+  // HEVC 10-bit in a QuickTime file, as phones make them: Chromium has no decoder for it.
+  const hevcClip = once(async () => makeClip('phone clip.mov', 'testsrc2=size=1280x720:rate=24', 20,
+    ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p10le', '-tag:v', 'hvc1']))
+  // Two minutes at 640x360: one rendition, transcoded several times faster than it plays.
+  const longVideo = once(async () => {
+    const file = makeClip('two minutes.mp4', 'testsrc2=size=640x360:rate=30', 120,
+      ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '30', '-pix_fmt', 'yuv420p'])
+    return upload(readFileSync(file), 'two minutes.mp4', 'video/mp4', await server())
+  })
+  const details = async (id) => (await fetch(`${await server()}/api/videos/${id}`)).json()
+  /** Waits until hls.js plays the stream: frames decoded, from a MediaSource. */
+  const streamShown = (page, ms) =>
+    page.waitForFunction(() => {
+      const v = document.querySelector('video')
+      return v && v.currentSrc.startsWith('blob:') && v.videoWidth > 0
+    }, null, { timeout: ms })
+  const play = (page) =>
+    page.evaluate(() => {
+      const v = document.querySelector('video')
+      v.muted = true
+      return v.play()
+    })
+  const currentTime = (page) => page.evaluate(() => document.querySelector('video').currentTime)
+
+  test('HLS: an HEVC .mov this browser cannot decode is said so in plain words, then its stream plays while transcoding', async () => {
+    const hls = await server()
+    const id = await upload(readFileSync(await hevcClip()), 'phone clip.mov', 'video/quicktime', hls)
+    const page = await newPage()
+    await page.goto(`${hls}/watch/${id}`)
+    // The original loads, its sound without a picture and without an error: the page says so.
+    const message = page.locator('.placeholder')
+    await message.waitFor({ timeout: 30_000 })
+    assert.match(await message.innerText(),
+      /^This browser can't play the original file's video format\. A playable version (is being made: \d+%…|will be made when a transcoder takes the video\.)$/)
+    assert.equal(await page.locator('#quality').count(), 0, 'no menu for a player with nothing to play')
+    const download = page.getByRole('link', { name: 'Download the original' })
+    assert.equal(await download.getAttribute('download'), 'phone clip.mov')
+    assert.match(await download.getAttribute('href'), /originals/)
+    await shot(page, 'hls-1-hevc-cannot-decode')
+    await assertAccessible(page, 'the watch page, original not decodable here')
+
+    // As soon as the stream exists it plays: frames, and time moving.
+    await streamShown(page, 120_000)
+    await play(page)
+    const t0 = await currentTime(page)
+    await page.waitForFunction((t) => document.querySelector('video').currentTime > t + 1, t0, { timeout: 30_000 })
+    assert.equal((await details(id)).status, 'processing', 'it plays while the transcode still runs')
+    assert.equal(await message.count(), 0, 'the message is gone')
+    assert.ok((await page.evaluate(() => document.querySelector('video').videoWidth)) > 0)
+    await shot(page, 'hls-2-hevc-stream-playing')
+    await assertAccessible(page, 'the watch page, streaming while transcoding')
+  })
+
+  test('HLS: a 2-minute clip watched mid-transcode plays past the first minute, across the EVENT → VOD playlist, without a reload', async () => {
+    const id = await longVideo()
+    const page = await newPage()
+    const fetched = []
+    page.on('request', (r) => {
+      const p = new URL(r.url()).pathname
+      if (p.includes(`/api/videos/${id}/hls/`)) fetched.push(p.replace(/^.*\/hls\/\d+\//, ''))
+    })
+    // Every reload of the player empties the element.
+    await page.addInitScript(() => {
+      window.emptied = 0
+      document.addEventListener('emptied', () => window.emptied++, true)
+    })
+    await page.goto(`${await server()}/watch/${id}`)
+    await streamShown(page, 120_000)
+    await play(page)
+    const start = await page.evaluate(() => ({ emptied: window.emptied, src: document.querySelector('video').currentSrc }))
+    assert.equal((await details(id)).status, 'processing', 'playback begins while the transcode runs')
+    assert.match(await page.locator('.banner.info').innerText(), /^Transcoding… \d+%\. The first \d+:\d\d can be watched now; the rest follows as it is made\./)
+    await shot(page, 'hls-3-two-minutes-transcoding')
+
+    // Past the first minute as soon as the playlist reaches it.
+    await page.waitForFunction(() => document.querySelector('video').duration > 70, null, { timeout: 120_000 })
+    await page.evaluate(() => (document.querySelector('video').currentTime = 62))
+    await page.waitForFunction(() => document.querySelector('video').currentTime > 64, null, { timeout: 30_000 })
+
+    // The transcode ends while it plays.
+    await waitFor('the transcode to end', async () => (await details(id)).status === 'done', 180_000)
+    await page.locator('.banner.info').waitFor({ state: 'detached', timeout: 10_000 })
+    const atDone = await videoState(page)
+    assert.equal(atDone.paused, false, 'playing when the transcode ends')
+    assert.ok(atDone.time > 60 && atDone.time < 118, `still inside the video when the transcode ends (${atDone.time.toFixed(1)} s)`)
+    // Beyond what is buffered: segments come from the VOD playlist now.
+    await page.evaluate(() => (document.querySelector('video').currentTime = 105))
+    await page.waitForFunction(() => document.querySelector('video').currentTime > 107, null, { timeout: 30_000 })
+    assert.ok(fetched.some((n) => /^360p\/\d+\.m4s$/.test(n)), `segments of the EVENT playlist were played: ${fetched.join(' ')}`)
+    assert.ok(fetched.includes('360p.mp4'), `byte ranges of the VOD playlist were played: ${fetched.join(' ')}`)
+    const end = await page.evaluate(() => ({ emptied: window.emptied, src: document.querySelector('video').currentSrc }))
+    assert.deepEqual(end, start, 'the same player all along: never emptied, the same MediaSource')
+    await shot(page, 'hls-4-two-minutes-done')
+  })
+
+  test('HLS: signed links expire mid-playback, and seeking past the first segments after that plays on', async () => {
+    const id = await longVideo()
+    await waitFor('the transcode to end', async () => (await details(id)).status === 'done', 180_000)
+    const page = await newPage()
+    const segments = []
+    const failures = []
+    page.on('response', (r) => {
+      if (r.status() >= 400) failures.push(`${r.status()} ${r.url()}`)
+      if (new URL(r.url()).pathname.includes(`/api/videos/${id}/hls/`)) segments.push({ url: r.url(), at: Date.now() })
+    })
+    // A slow line (2 Mbit/s), so that the player cannot have fetched the whole
+    // video before the links expire: it buffers up to two minutes ahead.
+    const cdp = await page.context().newCDPSession(page)
+    await cdp.send('Network.enable')
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: 250_000, uploadThroughput: -1 })
+    await page.goto(`${await server()}/watch/${id}`)
+    const expired = Date.now() + ttl * 1000
+    await streamShown(page, 30_000)
+    await play(page)
+    // Playing on past the links' lifetime.
+    await waitFor('the links to expire', async () => Date.now() > expired + 1000, 30_000)
+    assert.equal((await videoState(page)).paused, false)
+    // Past the buffer (it holds half a minute ahead): new segments are fetched now.
+    await page.evaluate(() => (document.querySelector('video').currentTime = 90))
+    await page.waitForFunction(() => document.querySelector('video').currentTime > 92, null, { timeout: 30_000 })
+    const late = segments.filter((s) => s.at > expired && s.url.endsWith('.mp4'))
+    assert.ok(late.length > 0, 'segments fetched after the links expired')
+    assert.deepEqual(failures, [], 'no request failed')
+    assert.equal((await videoState(page)).paused, false, 'still playing')
+    await shot(page, 'hls-5-after-expiry')
+  })
+
+  test('HLS: a stream that answers 404 is asked again from fresh details, waiting longer each time, and plays once it answers', async () => {
+    const id = await longVideo()
+    await waitFor('the transcode to end', async () => (await details(id)).status === 'done', 180_000)
+    const page = await newPage()
+    const detailsFetched = []
+    const masters = []
+    page.on('request', (r) => {
+      const p = new URL(r.url()).pathname
+      if (p === `/api/videos/${id}`) detailsFetched.push(Date.now())
+      if (p.endsWith('/master.m3u8')) masters.push(Date.now())
+    })
+    // The stream is gone, as when another attempt replaced it: hls.js gives
+    // up at once (a 404 is not retried) ...
+    const gone = `**/api/videos/${id}/hls/**`
+    await page.route(gone, (r) => r.fulfill({ status: 404, json: { error: 'not found', code: 'not_found' } }))
+    await page.goto(`${await server()}/watch/${id}`)
+    await sleep(6000)
+    // ... and the player fetches the details again before each new try,
+    // waiting longer each time: no tight loop.
+    const tries = masters.length
+    assert.ok(tries >= 2 && tries <= 6, `tries in 6 s: ${tries}`)
+    // At least 0.5 s, 1 s, 2 s… between tries (more on a busy machine).
+    const gaps = masters.slice(1).map((t, i) => t - masters[i])
+    assert.ok(gaps.every((g, i) => g >= 450 * 2 ** i), `waits between tries: ${gaps.join(', ')} ms`)
+    assert.ok(detailsFetched.length >= tries, `details fetched before each try: ${detailsFetched.length} for ${tries}`)
+    await page.unroute(gone)
+    await streamShown(page, 60_000)
+    await play(page)
+    await page.waitForFunction(() => document.querySelector('video').currentTime > 1, null, { timeout: 30_000 })
+    assert.equal(await page.getByRole('alert').count(), 0, 'no error left on the page')
+  })
+})
+
+// A client written for the original single-video API, as third parties have
+// them: upload, poll the status, then a plain <video src> on one rendition.
+test('the single-video API: upload, status, then the 360p MP4 plays and seeks in a plain <video src>', async () => {
+  const page = await newPage()
+  const api = new Set()
+  page.on('request', (r) => {
+    const u = new URL(r.url())
+    if (u.pathname.startsWith('/api/')) api.add(`${r.method()} ${u.pathname.replace(/[0-9a-f-]{36}/, '{id}')}`)
+  })
+  // A page of the server's origin, none of the web UI's code in it.
+  await page.goto(`${base}/healthz`)
+  await page.setContent('<input type="file" id="file"><video id="player" muted></video>')
+  await page.setInputFiles('#file', clip)
+  const got = await page.evaluate(async (token) => {
+    const form = new FormData()
+    form.append('file', document.getElementById('file').files[0])
+    const res = await fetch('/api/upload', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form })
+    if (res.status !== 201) throw new Error(`upload: ${res.status}`)
+    const { id } = await res.json()
+    let status
+    for (let i = 0; i < 600; i++) {
+      status = await (await fetch(`/api/video/${id}/status`)).json()
+      if (status.status === 'done' || status.status === 'error') break
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    if (status.status !== 'done') throw new Error(`transcode: ${JSON.stringify(status)}`)
+    const { url } = await (await fetch(`/api/video/${id}/360p`)).json()
+    const v = document.getElementById('player')
+    v.src = url
+    await new Promise((resolve, reject) => {
+      v.onloadedmetadata = resolve
+      v.onerror = () => reject(new Error(`video error ${v.error?.code}`))
+    })
+    const duration = v.duration
+    v.currentTime = duration / 2
+    await new Promise((resolve) => (v.onseeked = resolve))
+    const seekedTo = v.currentTime
+    await v.play()
+    for (let i = 0; i < 100 && v.currentTime < seekedTo + 1; i++) await new Promise((r) => setTimeout(r, 100))
+    return { qualities: status.qualities, duration, seekedTo, later: v.currentTime, width: v.videoWidth }
+  }, token)
+  assert.deepEqual(got.qualities, ['360p', '720p'])
+  assert.ok(Number.isFinite(got.duration) && Math.abs(got.duration - 10) < 0.5, `duration ${got.duration}`)
+  assert.ok(Math.abs(got.seekedTo - got.duration / 2) < 0.5, `seeked to ${got.seekedTo}`)
+  assert.ok(got.later >= got.seekedTo + 1, `plays on from there: ${got.seekedTo} → ${got.later}`)
+  assert.equal(got.width, 640)
+  assert.deepEqual([...api].sort(), ['GET /api/video/{id}/360p', 'GET /api/video/{id}/status', 'POST /api/upload'])
+  await shot(page, '10-single-video-api-client')
+})
+
 // Every page, in both colour schemes, checked by a real accessibility engine.
 describe('accessibility (axe-core)', () => {
-  let id
-
-  before(async () => {
-    id = await upload(readFileSync(clip), 'axe clip.mp4')
-  })
+  const video = once(() => upload(readFileSync(clip), 'axe clip.mp4'))
 
   const pages = [
     { name: 'upload', path: () => '/', ready: (page) => page.locator('.drop').waitFor() },
     {
       name: 'library',
-      path: () => '/library',
+      path: async () => (await video(), '/library'),
       withToken: true,
       ready: (page) => page.getByText('axe clip.mp4').waitFor({ timeout: 10_000 }),
     },
-    { name: 'watch', path: () => `/watch/${id}`, ready: (page) => page.waitForSelector('video') },
+    { name: 'watch', path: async () => `/watch/${await video()}`, ready: (page) => page.waitForSelector('video') },
     {
       name: 'not found',
       path: () => '/no/such/page',
@@ -401,7 +704,7 @@ describe('accessibility (axe-core)', () => {
         const page = await newPage()
         await page.emulateMedia({ colorScheme: scheme })
         if (p.withToken) await page.addInitScript((t) => localStorage.setItem('assetlab.token', t), token)
-        await page.goto(base + p.path())
+        await page.goto(base + (await p.path()))
         await p.ready(page)
         await shot(page, `a11y-${p.name.replaceAll(' ', '-')}-${scheme}`)
         await assertAccessible(page, `${p.name} (${scheme})`)

@@ -29,6 +29,14 @@ export interface Video {
   original_url: string
   poster_url?: string
   renditions: Rendition[]
+  /**
+   * The HLS master playlist (absolute; no token, no expiry). Its attempt
+   * number changes when another transcode attempt takes over. Absent before
+   * the first segments exist, and for videos transcoded before HLS.
+   */
+  hls_url?: string
+  /** Seconds playable from the start: what is transcoded so far, or the duration once done. */
+  playable_seconds?: number
   urls_expire_at: string
   waiting?: Waiting
 }

@@ -102,4 +102,9 @@ describe('pendingMessage', () => {
     // An older server sends no hint: not an alarm.
     expect(pendingMessage(undefined)).toMatch(/^Waiting in line/)
   })
+  it('promises the original only where it plays', () => {
+    expect(pendingMessage('in_line')).toMatch(/The original plays meanwhile\.$/)
+    expect(pendingMessage('in_line', false)).toBe('Waiting in line for a transcoder…')
+    expect(pendingMessage('no_worker', false)).not.toMatch(/original/)
+  })
 })

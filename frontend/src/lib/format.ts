@@ -86,10 +86,11 @@ export function parseVideoRef(input: string): string | null {
   return m ? m[0].toLowerCase() : null
 }
 
-/** What the watch page says of a video that is pending. */
-export function pendingMessage(waiting: Waiting | undefined): string {
+/** What the watch page says of a video that is pending; originalPlays false where this browser cannot decode the original. */
+export function pendingMessage(waiting: Waiting | undefined, originalPlays = true): string {
+  const meanwhile = originalPlays ? ' The original plays meanwhile.' : ''
   if (waiting === 'no_worker') {
-    return "No transcoder is running: ask the server's admin to start one (ffmpeg missing?). The original plays meanwhile."
+    return `No transcoder is running: ask the server's admin to start one (ffmpeg missing?).${meanwhile}`
   }
-  return 'Waiting in line for a transcoder… The original plays meanwhile.'
+  return `Waiting in line for a transcoder…${meanwhile}`
 }
