@@ -25,8 +25,9 @@ deps-apt:
 	fi
 
 # What the desktop app builds and runs with: WebKitGTK 4.1, GStreamer's
-# decoders (the webview plays H.264 through them), and Xvfb for its test.
-DESKTOP_APT_PACKAGES := libgtk-3-dev libwebkit2gtk-4.1-dev gstreamer1.0-libav gstreamer1.0-plugins-good xvfb curl
+# decoders (the webview plays H.264 through them), and Xvfb and xdotool for
+# its test.
+DESKTOP_APT_PACKAGES := libgtk-3-dev libwebkit2gtk-4.1-dev gstreamer1.0-libav gstreamer1.0-plugins-good xvfb xdotool curl
 deps-desktop:
 	@missing=""; for p in $(DESKTOP_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

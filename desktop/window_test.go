@@ -103,6 +103,7 @@ func TestWindowUnderXvfb(t *testing.T) {
 	segment := regexp.MustCompile(`path=/api/videos/` + id + `/hls/\d+/\d+p(\.mp4|/init\.mp4|/\d+\.m4s) status=302`)
 	var log []byte
 	green = 0
+	clicked := false
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
 		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
 			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", hlsShot).CombinedOutput(); err != nil {
@@ -111,6 +112,17 @@ func TestWindowUnderXvfb(t *testing.T) {
 		log, _ = os.ReadFile(filepath.Join(dir, "app.log"))
 		if green = share(t, hlsShot, near(0x00, 0xcc, 0x00, 40)); green > 0.02 && segment.Match(log) {
 			break
+		}
+		// The finished video shows its poster (a JPEG, whose green is
+		// brighter than a decoded frame's) until it is played: press play
+		// in the middle of the picture, as a user would.
+		if x, y, ok := centre(t, hlsShot, near(0xff, 0x00, 0x00, 40), near(0x00, 0xff, 0xff, 40)); ok && !clicked && segment.Match(log) {
+			click := exec.Command("xdotool", "mousemove", strconv.Itoa(x), strconv.Itoa(y), "click", "1")
+			click.Env = append(os.Environ(), "DISPLAY="+display)
+			if out, err := click.CombinedOutput(); err != nil {
+				t.Fatalf("xdotool: %v\n%s", err, out)
+			}
+			clicked = true
 		}
 	}
 	if !segment.Match(log) {
@@ -206,6 +218,36 @@ func share(t *testing.T, path string, match func(r, g, b int) bool) float64 {
 		}
 	}
 	return float64(n) / float64(all)
+}
+
+// centre is the middle of the box around a PNG's pixels that match any of
+// the colours: the test pattern's red and cyan bars frame the picture.
+func centre(t *testing.T, path string, colours ...func(r, g, b int) bool) (x, y int, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	x0, y0, x1, y1 := b.Max.X, b.Max.Y, b.Min.X, b.Min.Y
+	for py := b.Min.Y; py < b.Max.Y; py += 2 {
+		for px := b.Min.X; px < b.Max.X; px += 2 {
+			r, g, bl, _ := img.At(px, py).RGBA()
+			for _, match := range colours {
+				if match(int(r>>8), int(g>>8), int(bl>>8)) {
+					x0, y0, x1, y1 = min(x0, px), min(y0, py), max(x1, px), max(y1, py)
+				}
+			}
+		}
+	}
+	if x1 <= x0 || y1 <= y0 {
+		return 0, 0, false
+	}
+	return (x0 + x1) / 2, (y0 + y1) / 2, true
 }
 
 // near tells whether a colour is within tol of (r, g, b) on every channel.

@@ -197,14 +197,15 @@ func TestStreamOfAwkwardSources(t *testing.T) {
 		name     string
 		clip     mediatest.Clip
 		segments int
-		codecs   string
+		// codecs is in the master playlist, absent is not.
+		codecs, absent string
 	}{
-		{"shorter than one segment", mediatest.Clip{Width: 640, Height: 360, Seconds: 0.8, Audio: true}, 1, `avc1.64001e,mp4a.40.2"`},
-		{"no audio", mediatest.Clip{Width: 640, Height: 360, Seconds: 5}, 4, `CODECS="avc1.64001e"`},
-		{"rotated", mediatest.Clip{Width: 640, Height: 360, Seconds: 3, Audio: true, Rotate: 90}, 3, "RESOLUTION=360x640"},
+		{"shorter than one segment", mediatest.Clip{Width: 640, Height: 360, Seconds: 0.8, Audio: true}, 1, `avc1.64001e,mp4a.40.2"`, ""},
+		{"no audio", mediatest.Clip{Width: 640, Height: 360, Seconds: 5}, 4, `CODECS="avc1.64001e"`, "mp4a"},
+		{"rotated", mediatest.Clip{Width: 640, Height: 360, Seconds: 3, Audio: true, Rotate: 90}, 3, "RESOLUTION=360x640", ""},
 		// 30 frames a second for 1 s, then 60 frames a second.
 		{"variable frame rate", mediatest.Clip{Width: 640, Height: 360, Seconds: 6, FPS: 30,
-			VideoArgs: []string{"-vf", "setpts='if(lt(N,30),N/30,1+(N-30)/60)/TB'", "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"}}, 0, "avc1"},
+			VideoArgs: []string{"-vf", "settb=1/600,setpts='if(lt(N,30),N/30,1+(N-30)/60)/TB'", "-fps_mode", "vfr", "-enc_time_base", "1/600", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"}}, 0, `CODECS="avc1.64`, "FRAME-RATE"},
 	}
 	e := apptest.Start(t, "local")
 	startWorker(t, e)
@@ -220,11 +221,16 @@ func TestStreamOfAwkwardSources(t *testing.T) {
 			if !strings.Contains(master, c.codecs) {
 				t.Errorf("master lacks %s:\n%s", c.codecs, master)
 			}
+			if c.absent != "" && strings.Contains(master, c.absent) {
+				t.Errorf("master has %s:\n%s", c.absent, master)
+			}
 			for _, r := range res.Renditions {
-				m, err := hls.ParseSingleFile(read(t, videos, video.HLSKey(id, res.Attempt, video.MediaPlaylist(r.Quality))))
+				pl := read(t, videos, video.HLSKey(id, res.Attempt, video.MediaPlaylist(r.Quality)))
+				m, err := hls.ParseSingleFile(pl)
 				if err != nil || !m.Ended {
 					t.Fatalf("%s playlist: %v, ended %v", r.Quality, err, m.Ended)
 				}
+				checkPlaylistRules(t, r.Quality, pl, m)
 				if c.segments > 0 && len(m.Segments) != c.segments {
 					t.Errorf("%s: %d segments, want %d", r.Quality, len(m.Segments), c.segments)
 				}
@@ -267,5 +273,27 @@ func checkStreamWhole(t *testing.T, e *apptest.Env, id string, n int) {
 				t.Errorf("attempt %d: %s names %s, which is not there", n, uri, name)
 			}
 		}
+	}
+}
+
+// checkPlaylistRules checks a finished media playlist against the rules of
+// RFC 8216 a player relies on: each duration, rounded, is at most the target
+// duration, and the byte ranges follow one another from the init segment on.
+func checkPlaylistRules(t *testing.T, q video.Quality, pl []byte, m hls.Media) {
+	t.Helper()
+	tm := regexp.MustCompile(`#EXT-X-TARGETDURATION:(\d+)`).FindSubmatch(pl)
+	if tm == nil {
+		t.Fatalf("%s: no EXT-X-TARGETDURATION:\n%s", q, pl)
+	}
+	target, _ := strconv.Atoi(string(tm[1]))
+	next := m.Init.End()
+	for i, sg := range m.Segments {
+		if int(sg.Duration+0.5) > target {
+			t.Errorf("%s: segment %d lasts %.3f s, over the target duration %d", q, i, sg.Duration, target)
+		}
+		if sg.Offset != next {
+			t.Errorf("%s: segment %d starts at byte %d, want %d", q, i, sg.Offset, next)
+		}
+		next = sg.End()
 	}
 }

@@ -30,9 +30,11 @@ type stream struct {
 	outs  []transcode.Output
 
 	// Per rendition: the stream as FFmpeg last listed it, how many of its
-	// segments are published, and its CODECS (read from its init segment).
+	// segments are stored, how many of those its stored playlist names, and
+	// its CODECS (read from its init segment).
 	media  []hls.Media
 	sent   []int
+	listed []int
 	codecs []string
 	master bool
 
@@ -44,7 +46,8 @@ type stream struct {
 func newStream(s storage.Store, id string, n int, src transcode.Source, outs []transcode.Output, playable func(float64)) *stream {
 	return &stream{
 		store: s, id: id, n: n, src: src, outs: outs, playable: playable,
-		media: make([]hls.Media, len(outs)), sent: make([]int, len(outs)), codecs: make([]string, len(outs)),
+		media: make([]hls.Media, len(outs)), sent: make([]int, len(outs)), listed: make([]int, len(outs)),
+		codecs: make([]string, len(outs)),
 	}
 }
 
@@ -63,6 +66,9 @@ func (s *stream) sync(ctx context.Context) error {
 			return tempFailure("read the playlist", err)
 		}
 		m, err := hls.ParseSingleFile(b)
+		if err == nil && len(m.Segments) < s.sent[i] {
+			err = fmt.Errorf("it lists %d segments, after %d", len(m.Segments), s.sent[i])
+		}
 		if err != nil {
 			return &transcode.Error{Class: transcode.ClassEnvironment, Reason: transcode.ReasonUnreadable,
 				Detail: fmt.Sprintf("ffmpeg's %s playlist: %v", o.Rung.Quality, err), Err: err}
@@ -73,7 +79,7 @@ func (s *stream) sync(ctx context.Context) error {
 		}
 	}
 	if !s.master {
-		for _, n := range s.sent {
+		for _, n := range s.listed {
 			if n == 0 {
 				return nil
 			}
@@ -86,7 +92,7 @@ func (s *stream) sync(ctx context.Context) error {
 	// What every rendition has, from the start, is playable in any of them.
 	seconds := math.Inf(1)
 	for i := range s.outs {
-		seconds = min(seconds, hls.Media{Segments: s.media[i].Segments[:s.sent[i]]}.Duration())
+		seconds = min(seconds, hls.Media{Segments: s.media[i].Segments[:s.listed[i]]}.Duration())
 	}
 	if seconds > s.reported {
 		s.reported = seconds
@@ -97,28 +103,56 @@ func (s *stream) sync(ctx context.Context) error {
 	return nil
 }
 
-// publish uploads rendition i's new segments, then its playlist.
+// publish uploads rendition i's new segments, then its playlist. A
+// playlist that could not be stored is stored at the next call, even if no
+// segment is new.
 func (s *stream) publish(ctx context.Context, i int) error {
 	o, m := s.outs[i], s.media[i]
-	if len(m.Segments) == s.sent[i] {
+	if len(m.Segments) == s.listed[i] {
 		return nil
 	}
+	q := o.Rung.Quality
+	if s.sent[i] < len(m.Segments) {
+		if err := s.send(ctx, i); err != nil {
+			return err
+		}
+	}
+	pl := m.Event(s.sent[i], transcode.SegmentSeconds, video.InitSegment(q), func(j int) string { return video.Segment(q, j) })
+	if err := s.put(ctx, video.MediaPlaylist(q), pl, "application/vnd.apple.mpegurl"); err != nil {
+		return err
+	}
+	s.listed[i] = s.sent[i]
+	return nil
+}
+
+// send uploads rendition i's segments that FFmpeg has listed and are not
+// stored yet, and its init segment before the first.
+func (s *stream) send(ctx context.Context, i int) error {
+	o, m := s.outs[i], s.media[i]
+	q := o.Rung.Quality
 	f, err := os.Open(o.Path)
 	if err != nil {
-		return tempFailure("open "+string(o.Rung.Quality), err)
+		return tempFailure("open "+string(q), err)
 	}
 	defer f.Close()
-	q := o.Rung.Quality
+	fi, err := f.Stat()
+	if err != nil {
+		return tempFailure("stat "+string(q), err)
+	}
+	if last := m.Segments[len(m.Segments)-1]; fi.Size() < last.End() {
+		return &transcode.Error{Class: transcode.ClassEnvironment, Reason: transcode.ReasonUnreadable,
+			Detail: fmt.Sprintf("ffmpeg lists %s up to byte %d of a %d-byte file", q, last.End(), fi.Size())}
+	}
 	if s.sent[i] == 0 {
-		init := make([]byte, m.Init.Length)
-		if _, err := f.ReadAt(init, m.Init.Offset); err != nil {
+		head := make([]byte, m.Init.Length)
+		if _, err := f.ReadAt(head, m.Init.Offset); err != nil {
 			return tempFailure("read the init segment of "+string(q), err)
 		}
-		if s.codecs[i], err = hls.Codecs(init); err != nil {
+		if s.codecs[i], err = hls.Codecs(head); err != nil {
 			return &transcode.Error{Class: transcode.ClassEnvironment, Reason: transcode.ReasonUnreadable,
 				Detail: fmt.Sprintf("%s init segment: %v", q, err), Err: err}
 		}
-		if err := s.put(ctx, video.InitSegment(q), init, "video/mp4"); err != nil {
+		if err := s.put(ctx, video.InitSegment(q), head, "video/mp4"); err != nil {
 			return err
 		}
 	}
@@ -127,23 +161,21 @@ func (s *stream) publish(ctx context.Context, i int) error {
 		if _, err := s.store.Put(ctx, s.key(video.Segment(q, j)), io.NewSectionReader(f, r.Offset, r.Length), "video/iso.segment"); err != nil {
 			return storageFailure("store a segment of "+string(q), err)
 		}
-		// Published one by one, so that a failure leaves the playlist
-		// naming only segments that are there.
 		s.sent[i] = j + 1
 	}
-	pl := m.Event(s.sent[i], transcode.SegmentSeconds, video.InitSegment(q), func(j int) string { return video.Segment(q, j) })
-	return s.put(ctx, video.MediaPlaylist(q), pl, "application/vnd.apple.mpegurl")
+	return nil
 }
 
-// finish runs once FFmpeg has ended well: the last segments go out, each
-// rendition is stored as one file, and the playlists become VOD playlists of
-// byte ranges into it, with the master's bitrates measured. It returns the
-// keys of the separate segment objects, which the playlists no longer name.
-func (s *stream) finish(ctx context.Context) ([]string, error) {
+// finish runs once FFmpeg has ended well, with its outputs (their sizes
+// known): the last segments go out, each rendition is stored as one file,
+// and the playlists become VOD playlists of byte ranges into it, with the
+// master's bitrates measured. It returns the keys of the separate segment
+// objects, which the playlists no longer name.
+func (s *stream) finish(ctx context.Context, outs []transcode.Output) ([]string, error) {
 	if err := s.sync(ctx); err != nil {
 		return nil, err
 	}
-	for i, o := range s.outs {
+	for i, o := range outs {
 		m := s.media[i]
 		if !m.Ended || len(m.Segments) == 0 || m.Segments[len(m.Segments)-1].End() > o.Size {
 			return nil, &transcode.Error{Class: transcode.ClassEnvironment, Reason: transcode.ReasonUnreadable,

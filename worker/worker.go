@@ -43,10 +43,6 @@ type Worker struct {
 	// current is the lease of the attempt being run, for the announcement.
 	mu      sync.Mutex
 	current *jobs.Lease
-
-	// sweeps are the deletions of finished streams' separate segments,
-	// waiting out their grace (sweepLater).
-	sweeps sync.WaitGroup
 }
 
 // New makes a worker on the given stores.
@@ -81,11 +77,12 @@ func (w *Worker) Run(ctx context.Context, wake <-chan string) error {
 	w.cleanStaleTemp()
 	stopAnnouncing := w.announce(ctx)
 	defer stopAnnouncing()
-	// Pending sweeps run at once when ctx ends.
-	defer w.sweeps.Wait()
 	w.log.Info("worker started", slog.String("ffmpeg", w.tools.FFmpeg))
 	idle := w.cfg.PollInterval
 	for ctx.Err() == nil {
+		if err := jobs.RunDeletions(ctx, w.videos, w.log); err != nil && ctx.Err() == nil {
+			w.log.Warn("delete what was due; trying again at the next scan", slog.Any("err", err))
+		}
 		did, err := w.RunOnce(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -159,17 +156,22 @@ func (w *Worker) process(ctx context.Context, l *jobs.Lease) {
 
 	start := time.Now()
 	log.Info("transcoding", slog.Int64("bytes", meta.Size))
-	res, separate, err := w.transcode(jctx, l, nudge)
+	res, separate, err := w.transcode(jctx, l, nudge, log)
 	// No more heartbeats: what follows ends the attempt.
 	cancel(nil)
 	wg.Wait()
 	bg := context.WithoutCancel(ctx)
 	switch {
 	case err == nil:
+		// The separate segments go once players have moved on to the
+		// finished playlists; recorded first, so that they go even if this
+		// worker is gone by then.
+		if err := jobs.DeleteLater(bg, w.videos, time.Now().Add(w.cfg.SegmentGrace), meta.ID, l.N(), separate); err != nil {
+			log.Warn("the separate segments will outlive the transcode", slog.Any("err", err))
+		}
 		err = l.Finish(bg, res)
 		if err == nil {
 			log.Info("transcoded", slog.Duration("took", time.Since(start)), slog.Int("renditions", len(res.Renditions)))
-			w.sweepLater(ctx, separate, log)
 			if w.cfg.DeleteOriginal {
 				if err := w.raw.Delete(bg, meta.OriginalKey); err != nil {
 					log.Warn("delete original", slog.Any("err", err))
@@ -230,14 +232,18 @@ func stopped(log *slog.Logger, err error) bool {
 	return true
 }
 
-// publishEvery is how often the worker looks for segments FFmpeg has finished.
-const publishEvery = 250 * time.Millisecond
+// publishEvery is how often the worker looks for segments FFmpeg has
+// finished; after publishFailuresWarned failed looks in a row it warns.
+const (
+	publishEvery          = 250 * time.Millisecond
+	publishFailuresWarned = 20
+)
 
 // transcode makes and uploads the renditions of one attempt, publishing its
 // HLS stream as it goes; nudge asks for a heartbeat now (the stream became
 // playable). It also returns the keys of the separate segment objects, which
 // the finished playlists no longer name.
-func (w *Worker) transcode(ctx context.Context, l *jobs.Lease, nudge func()) (jobs.Result, []string, error) {
+func (w *Worker) transcode(ctx context.Context, l *jobs.Lease, nudge func(), log *slog.Logger) (jobs.Result, []string, error) {
 	meta := l.Video()
 	loc, err := w.inputURL(ctx, meta.OriginalKey)
 	if err != nil {
@@ -262,19 +268,33 @@ func (w *Worker) transcode(ctx context.Context, l *jobs.Lease, nudge func()) (jo
 		return jobs.Result{}, nil, err
 	}
 	outs := transcode.Layout(src, dir)
+	nudged := false
 	st := newStream(w.videos, meta.ID, l.N(), src, outs, func(seconds float64) {
 		l.SetPlayable(seconds)
-		nudge()
+		// Only the first time is news worth a heartbeat of its own.
+		if !nudged {
+			nudged = true
+			nudge()
+		}
 	})
 	// Segments are published while FFmpeg runs; a failure to publish one
-	// is tried again at the next look, and decides nothing until the end.
+	// is tried again at the next look, and decides nothing until the end,
+	// but a run of them is worth a warning: viewers wait meanwhile.
 	pctx, stopPublishing := context.WithCancel(ctx)
 	published := make(chan struct{})
 	go func() {
 		defer close(published)
+		failed := 0
 		every(pctx, publishEvery, func() bool {
-			if err := st.sync(pctx); err != nil && pctx.Err() == nil {
-				w.log.Debug("publish segments", slog.String("video_id", meta.ID), slog.Any("err", err))
+			err := st.sync(pctx)
+			switch {
+			case err == nil:
+				failed = 0
+			case pctx.Err() != nil:
+			default:
+				if failed++; failed == publishFailuresWarned {
+					log.Warn("segments cannot be published; trying on", slog.Any("err", err))
+				}
 			}
 			return true
 		})
@@ -285,7 +305,7 @@ func (w *Worker) transcode(ctx context.Context, l *jobs.Lease, nudge func()) (jo
 	if err != nil {
 		return jobs.Result{}, nil, err
 	}
-	separate, err := st.finish(ctx)
+	separate, err := st.finish(ctx, out.Outputs)
 	if err != nil {
 		return jobs.Result{}, nil, err
 	}
@@ -312,32 +332,6 @@ func (w *Worker) transcode(ctx context.Context, l *jobs.Lease, nudge func()) (jo
 		res.Poster = true
 	}
 	return res, separate, nil
-}
-
-// sweepLater deletes the separate segment objects of a finished stream once
-// SegmentGrace has passed: a viewer who loaded a playlist naming them before
-// it became VOD may fetch them until the next reload. When ctx ends first
-// (the worker stops), they go at once.
-func (w *Worker) sweepLater(ctx context.Context, keys []string, log *slog.Logger) {
-	if len(keys) == 0 {
-		return
-	}
-	w.sweeps.Go(func() {
-		t := time.NewTimer(w.cfg.SegmentGrace)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		for _, k := range keys {
-			if err := w.videos.Delete(dctx, k); err != nil {
-				log.Warn("delete the separate segments of a finished stream", slog.Any("err", err))
-				return
-			}
-		}
-	})
 }
 
 // inputURL is what FFmpeg reads the original from: the file itself when the

@@ -100,7 +100,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if reachable {
 		corsCtx, cancelCORS := context.WithTimeout(ctx, 10*time.Second)
 		defer cancelCORS()
-		set.EnsureCORS(corsCtx, cfg.CORSOrigins, log)
+		set.EnsureCORS(corsCtx, log)
 	}
 
 	a := api.New(api.Options{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -156,4 +157,39 @@ func TestDeleteWhat(t *testing.T) {
 		}
 		assertGone(t, raw, videos, id)
 	})
+}
+
+// Deletions put off until later happen once due, by whoever scans, and one
+// that fails is tried again.
+func TestDeleteLater(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	put := func(key string) {
+		if _, err := s.Put(ctx, key, strings.NewReader("x"), "text/plain"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	has := func(key string) bool { _, err := s.Stat(ctx, key); return err == nil }
+	put("videos/a/1")
+	put("videos/a/2")
+	put("videos/b/1")
+	now := time.Now()
+	if err := DeleteLater(ctx, s, now.Add(-time.Second), "a", 1, []string{"videos/a/1", "videos/a/2", "videos/a/gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := DeleteLater(ctx, s, now.Add(time.Hour), "b", 1, []string{"videos/b/1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RunDeletions(ctx, s, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	if has("videos/a/1") || has("videos/a/2") {
+		t.Error("a deletion that was due did not happen")
+	}
+	if !has("videos/b/1") {
+		t.Error("a deletion that was not due happened")
+	}
+	if list, _ := s.List(ctx, laterPrefix); len(list) != 1 {
+		t.Errorf("records left %v, want the one not due", list)
+	}
 }

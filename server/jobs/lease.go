@@ -209,10 +209,9 @@ func (l *Lease) Fail(ctx context.Context, f Failure) (*Result, error) {
 	return &res, nil
 }
 
-// Release hands the job back when the worker is shutting down: the
-// attempt's outputs go, and its document says it was released, which ends
-// its lease now without counting as a failure, so that another worker takes
-// the job at once.
+// Release hands the job back when the worker is shutting down: its document
+// says it was released, which ends its lease now without counting as a
+// failure, so that another worker takes the job at once.
 func (l *Lease) Release(ctx context.Context) error {
 	if cause := l.Ended(); cause != nil {
 		return l.abandon(ctx, cause)
@@ -221,9 +220,12 @@ func (l *Lease) Release(ctx context.Context) error {
 		return ErrDeleted
 	}
 	defer l.purgeIfDeleted(ctx)
+	// Its outputs stay: the attempt that finishes the job removes those of
+	// the attempts before it (and a job ending in error, all of them), and
+	// a long video's segments would take longer to delete than a worker
+	// shutting down has.
 	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	l.removeOutputs(tctx, l.n)
 	now := time.Now().UTC()
 	l.mu.Lock()
 	a := l.a
@@ -235,10 +237,15 @@ func (l *Lease) Release(ctx context.Context) error {
 	return nil
 }
 
-// abandon stops an attempt that is over (cause): its outputs go, and if the
-// video was deleted, what else it wrote, and the deletion is finished.
+// abandon stops an attempt that is over (cause). If the video was deleted,
+// what it wrote goes and the deletion is finished. If its lease was lost
+// while the job runs on, its stream stays whole for its viewers until the
+// attempt that finishes the job removes it; once the job has ended, it goes.
 func (l *Lease) abandon(ctx context.Context, cause error) error {
-	if !l.purgeIfDeleted(ctx) {
+	if l.purgeIfDeleted(ctx) {
+		return cause
+	}
+	if _, err := l.q.Videos.Stat(ctx, resultKey(l.video.ID)); err == nil || !errors.Is(cause, ErrLeaseLost) {
 		l.removeOutputs(ctx, l.n)
 	}
 	return cause
@@ -274,13 +281,20 @@ func (l *Lease) purgeIfDeleted(ctx context.Context) bool {
 }
 
 // removeOutputs deletes what attempt n uploaded.
-func (l *Lease) removeOutputs(ctx context.Context, n int) {
-	objs, err := l.q.Videos.List(ctx, video.AttemptPrefix(l.video.ID, n))
+func (l *Lease) removeOutputs(ctx context.Context, n int) { l.q.removeOutputs(ctx, l.video.ID, n) }
+
+// removeOutputs deletes what attempt n of video id's job uploaded.
+func (q *Queue) removeOutputs(ctx context.Context, id string, n int) {
+	objs, err := q.Videos.List(ctx, video.AttemptPrefix(id, n))
 	if err != nil {
-		l.log.Warn("list outputs to remove", slog.Any("err", err))
+		q.log().Warn("list outputs to remove", slog.Any("err", err))
 		return
 	}
-	for _, o := range objs {
-		l.q.Videos.Delete(ctx, o.Key)
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = o.Key
+	}
+	if err := deleteAll(ctx, q.Videos, keys); err != nil {
+		q.log().Warn("remove outputs", slog.Any("err", err))
 	}
 }

@@ -249,14 +249,22 @@ func TestFencing(t *testing.T) {
 			if err := zombie.Finish(ctx, Result{}); !errors.Is(err, ErrLeaseLost) {
 				t.Errorf("zombie finish: got %v, want ErrLeaseLost", err)
 			}
-			if loadResult(t, videos, id) != nil || exists(t, videos, a1) {
-				t.Errorf("the zombie left a result or its output")
+			if loadResult(t, videos, id) != nil {
+				t.Errorf("the zombie left a result")
+			}
+			// Its stream stays whole for its viewers while the job runs,
+			// and goes when the winner finishes.
+			if !exists(t, videos, a1) {
+				t.Errorf("the zombie's output went while the job runs on")
 			}
 			if err := winner.Finish(ctx, Result{}); err != nil {
 				t.Fatal(err)
 			}
 			if r := loadResult(t, videos, id); r == nil || r.Attempt != 2 || r.Status != video.StatusDone {
 				t.Errorf("result %+v, want done by attempt 2", r)
+			}
+			if exists(t, videos, a1) {
+				t.Errorf("the zombie's output outlived the job")
 			}
 		})
 
@@ -447,6 +455,13 @@ func TestFailureKinds(t *testing.T) {
 		q := &Queue{Raw: raw, Videos: videos, Lease: time.Minute, MaxAttempts: 1, Backoff: time.Hour}
 		id := upload(t, raw, videos)
 		mustClaim(t, q, id)
+		// What it published before it died goes with the job's end.
+		dead := output(t, videos, id, 1)
+		defer func() {
+			if exists(t, videos, dead) {
+				t.Error("the dead attempt's output outlived the job's end in error")
+			}
+		}()
 		if _, err := q.Claim(ctx, id, "w"); !errors.Is(err, ErrBusy) {
 			t.Fatalf("claim of a live lease: got %v, want ErrBusy", err)
 		}
@@ -471,12 +486,17 @@ func TestFailureKinds(t *testing.T) {
 		if err := l.Release(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if a := latest(t, videos, id); a.State != AttemptReleased || exists(t, videos, out) {
+		// Its output stays until an attempt finishes the job: deleting a
+		// long video's segments would outlast a shutdown.
+		if a := latest(t, videos, id); a.State != AttemptReleased || !exists(t, videos, out) {
 			t.Errorf("released attempt %+v, output left %v", a, exists(t, videos, out))
 		}
 		l2, err := q.Claim(ctx, id, "w")
 		if err != nil || l2.N() != 2 || latest(t, videos, id).Failures != 0 {
-			t.Errorf("claim after a release: %v, %v; want attempt 2 at once, no failure counted", l2, err)
+			t.Fatalf("claim after a release: %v, %v; want attempt 2 at once, no failure counted", l2, err)
+		}
+		if err := l2.Finish(ctx, Result{}); err != nil || exists(t, videos, out) {
+			t.Errorf("finish after a release: %v, released attempt's output left %v", err, exists(t, videos, out))
 		}
 	})
 }

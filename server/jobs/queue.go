@@ -196,8 +196,16 @@ func (q *Queue) Claim(ctx context.Context, id, worker string) (*Lease, error) {
 // end ends a job in error, unless it has ended already, and removes its
 // queue marker.
 func (q *Queue) end(ctx context.Context, id string, res Result) error {
-	if err := writeResult(ctx, q.Videos, id, res); err != nil && !errors.Is(err, storage.ErrExists) {
+	err := writeResult(ctx, q.Videos, id, res)
+	if err != nil && !errors.Is(err, storage.ErrExists) {
 		return fmt.Errorf("end job %s: %w", id, err)
+	}
+	if err == nil {
+		// It ended here, in error: attempts whose worker died may have
+		// published part of a stream, which no one else will remove.
+		for n := 1; n <= res.Attempt; n++ {
+			q.removeOutputs(ctx, id, n)
+		}
 	}
 	if err := q.Videos.Delete(ctx, QueueKey(id)); err != nil {
 		return fmt.Errorf("end job %s: %w", id, err)

@@ -28,14 +28,16 @@ const corsMaxAge = 3600
 var corsExposed = []string{"Content-Length", "Content-Range", "Accept-Ranges", "ETag"}
 
 // CORSRule is the rule EnsureCORS gives a bucket that has none: GET and HEAD
-// from origins, with any request header (Range among them).
-func CORSRule(origins []string) types.CORSRule {
-	if len(origins) == 0 {
-		origins = []string{"*"}
-	}
+// from any origin, with any request header (Range among them). Any origin,
+// whatever CORS_ORIGINS says: a presigned URL carries no credentials, its
+// signature is what grants access, and a list of origins would refuse the
+// server's own web UI (same origin as the API, so never listed) and players
+// that reach the bucket through the API's redirect (their Origin is then
+// "null").
+func CORSRule() types.CORSRule {
 	return types.CORSRule{
 		AllowedMethods: []string{"GET", "HEAD"},
-		AllowedOrigins: slices.Clone(origins),
+		AllowedOrigins: []string{"*"},
 		AllowedHeaders: []string{"*"},
 		ExposeHeaders:  slices.Clone(corsExposed),
 		MaxAgeSeconds:  aws.Int32(corsMaxAge),
@@ -43,17 +45,17 @@ func CORSRule(origins []string) types.CORSRule {
 }
 
 // EnsureCORS gives the bucket a CORS configuration allowing GET and HEAD
-// from origins (CORSRule), only if it has none: a configuration the
+// from any origin (CORSRule), only if it has none: a configuration the
 // operator set is theirs, and is left alone, with a warning when it allows
 // no GET. It is safe to run at every start. Its error is a configuration it
 // could neither read nor write (no permission, storage unreachable); the
 // caller logs it and carries on, since everything but cross-origin playback
 // works without one.
-func (s *S3) EnsureCORS(ctx context.Context, origins []string) error {
+func (s *S3) EnsureCORS(ctx context.Context) error {
 	out, err := s.client.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: &s.bucket})
 	if err == nil {
 		if !allowsGet(out.CORSRules) {
-			s.log.Warn("the bucket has a CORS configuration that allows no GET: browsers on other origins cannot play its HLS streams; add a rule allowing GET and HEAD with any header",
+			s.log.Warn("the bucket has a CORS configuration that allows no GET: browsers cannot play its HLS streams; add a rule allowing GET and HEAD from any origin with any header",
 				slog.String("bucket", s.bucket))
 		}
 		return nil
@@ -63,13 +65,12 @@ func (s *S3) EnsureCORS(ctx context.Context, origins []string) error {
 	}
 	_, err = s.client.PutBucketCors(ctx, &s3.PutBucketCorsInput{
 		Bucket:            &s.bucket,
-		CORSConfiguration: &types.CORSConfiguration{CORSRules: []types.CORSRule{CORSRule(origins)}},
+		CORSConfiguration: &types.CORSConfiguration{CORSRules: []types.CORSRule{CORSRule()}},
 	})
 	if err != nil {
 		return fmt.Errorf("add a CORS rule to bucket %s: %w", s.bucket, mapS3Err("put cors", s.bucket, err))
 	}
-	s.log.Info("added a CORS rule to the bucket, so that browsers can play its streams",
-		slog.String("bucket", s.bucket), slog.String("origins", strings.Join(origins, ",")))
+	s.log.Info("added a CORS rule to the bucket, so that browsers can play its streams", slog.String("bucket", s.bucket))
 	return nil
 }
 

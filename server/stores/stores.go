@@ -135,14 +135,14 @@ func (s *Set) RunJanitor(ctx context.Context) error {
 }
 
 // EnsureCORS gives each S3 bucket that has no CORS configuration a rule
-// letting browsers on origins read it (storage.S3.EnsureCORS), so that
+// letting browsers read it (storage.S3.EnsureCORS), so that
 // players fetching its presigned URLs with XHR (hls.js) are not refused. A
 // bucket it cannot check or change is logged, not fatal: all but
 // cross-origin playback works without the rule.
-func (s *Set) EnsureCORS(ctx context.Context, origins []string, log *slog.Logger) {
+func (s *Set) EnsureCORS(ctx context.Context, log *slog.Logger) {
 	for _, st := range s.s3 {
-		if err := st.EnsureCORS(ctx, origins); err != nil {
-			log.Warn("cannot check or set the bucket's CORS rule: browsers on other origins may be refused its streams; allow GET and HEAD with any header from CORS_ORIGINS on the bucket",
+		if err := st.EnsureCORS(ctx); err != nil {
+			log.Warn("cannot check or set the bucket's CORS rule: browsers may be refused its streams; allow GET and HEAD from any origin with any header on the bucket",
 				slog.String("bucket", st.Bucket()), slog.Any("err", err))
 		}
 	}

@@ -136,8 +136,8 @@ func attr(line, name string) (string, bool) {
 
 // targetDuration is the EXT-X-TARGETDURATION for segments: each rounded
 // duration must not exceed it.
-func targetDuration(segs []Segment, min int) int {
-	t := min
+func targetDuration(segs []Segment, least int) int {
+	t := least
 	for _, s := range segs {
 		t = max(t, int(math.Round(s.Duration)))
 	}
@@ -181,10 +181,10 @@ func (m Media) VOD(target int, uri string) []byte {
 // second. A last segment much shorter than the others is left out of the
 // peak, where its few bytes over a short time would overstate it.
 func (m Media) Bitrates() (peak, average int64) {
-	var bytes int64
+	var size int64
 	var dur float64
 	for i, s := range m.Segments {
-		bytes += s.Length
+		size += s.Length
 		dur += s.Duration
 		if s.Duration <= 0 || (i == len(m.Segments)-1 && i > 0 && s.Duration < 0.5) {
 			continue
@@ -192,7 +192,7 @@ func (m Media) Bitrates() (peak, average int64) {
 		peak = max(peak, int64(math.Ceil(float64(s.Length*8)/s.Duration)))
 	}
 	if dur > 0 {
-		average = int64(math.Ceil(float64(bytes*8) / dur))
+		average = int64(math.Ceil(float64(size*8) / dur))
 	}
 	return max(peak, average), average
 }

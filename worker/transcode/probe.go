@@ -25,7 +25,8 @@ type Source struct {
 	PixFmt   string
 	Codec    string
 	Rotation int
-	// FrameRate is the average frame rate (0 if unknown).
+	// FrameRate is the frame rate of a constant-rate source (0 if unknown
+	// or variable: its average would understate its peak).
 	FrameRate float64
 }
 
@@ -40,6 +41,7 @@ type probeOut struct {
 		ColorTransfer     string `json:"color_transfer"`
 		Duration          string `json:"duration"`
 		AvgFrameRate      string `json:"avg_frame_rate"`
+		RFrameRate        string `json:"r_frame_rate"`
 		Tags              struct {
 			Rotate string `json:"rotate"`
 		} `json:"tags"`
@@ -104,8 +106,9 @@ func Probe(ctx context.Context, ffprobe string, in Input) (Source, error) {
 			if d, err := strconv.ParseFloat(s.Duration, 64); err == nil {
 				src.Duration = d
 			}
-			if num, den, ok := fraction(s.AvgFrameRate); ok && num > 0 && den > 0 {
-				src.FrameRate = float64(num) / float64(den)
+			avg, base := rate(s.AvgFrameRate), rate(s.RFrameRate)
+			if avg > 0 && math.Abs(avg-base) <= 0.01*avg {
+				src.FrameRate = avg
 			}
 		case s.CodecType == "audio":
 			src.HasAudio = true
@@ -128,7 +131,14 @@ func Probe(ctx context.Context, ffprobe string, in Input) (Source, error) {
 
 func ratio(s string) (int, int, bool) { return split(s, ":") }
 
-func fraction(s string) (int, int, bool) { return split(s, "/") }
+// rate reads a frame rate such as "30000/1001" (0 if it is not one).
+func rate(s string) float64 {
+	num, den, ok := split(s, "/")
+	if !ok || num <= 0 || den <= 0 {
+		return 0
+	}
+	return float64(num) / float64(den)
+}
 
 func split(s, sep string) (int, int, bool) {
 	a, b, ok := strings.Cut(s, sep)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -250,7 +251,7 @@ func Run(ctx context.Context, in Input, src Source, outs []Output, o Options, pr
 	if err != nil {
 		return Result{}, classify("ffmpeg", err, stderr.String())
 	}
-	res := Result{Outputs: outs, Encoded: encoded}
+	res := Result{Outputs: slices.Clone(outs), Encoded: encoded}
 	for i := range res.Outputs {
 		fi, err := os.Stat(res.Outputs[i].Path)
 		if err != nil || fi.Size() == 0 {
