@@ -461,7 +461,7 @@ async function partFirstFrame() {
   say('## 1. Time to first frame of the HLS stream (1080p30 H.264/AAC uploads; seconds after the upload\'s 201)')
   say('(a) minimal hls.js page (own origin, polls GET /api/videos/{id} every 250 ms, startPosition 0)')
   say(watchPageHasHLS
-    ? '(b) the web UI\'s watch page /watch/{id}, opened at the 201 (it polls every 1.5 s), play pressed once its <video> plays a blob: (hls.js) source'
+    ? '(b) the web UI\'s watch page /watch/{id}, opened at the 201 (polling the details on its own), play pressed once its <video> plays a blob: (hls.js) source'
     : '(b) skipped: this build\'s web UI has no hls.js (frontend/package.json)')
   const results = []
   for (const seconds of lengths) {
