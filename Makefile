@@ -11,7 +11,7 @@ WAILS := $(TOOLS)/wails
 GO_PKGS := ./server/... ./worker/... ./frontend/...
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/package.json
 
-.PHONY: build run desktop desktop-windows test test-go test-fuzz test-frontend test-e2e test-desktop deps deps-apt deps-desktop deps-go bench-upload bench-upload-concurrent bench-transcode bench-desktop-upload clean
+.PHONY: build run desktop desktop-windows test test-go test-fuzz test-frontend test-e2e test-desktop deps deps-apt deps-desktop deps-go bench-upload bench-upload-concurrent bench-transcode bench-playback bench-desktop-upload clean
 
 ## Dependencies ---------------------------------------------------------------
 
@@ -121,11 +121,21 @@ bench-upload: deps $(VERSITYGW) frontend/dist/index.html
 bench-upload-concurrent: deps $(VERSITYGW) frontend/dist/index.html
 	go test -count=1 -run '^$$' -bench BenchmarkUploadConcurrent -benchtime 1x -timeout 30m ./server/app/
 
-# The full ladder of one generated 1080p clip: this worker end to end, against
-# one FFmpeg per rendition and the reference three-pass recipe (ultrafast, one
-# thread, CRF 22); wall time, bytes and SSIM.
+# The full ladder of one generated 1080p clip: this worker end to end, the
+# same pass to HLS and to plain MP4 files (what segmenting costs), and the
+# reference three-pass recipe (ultrafast, one thread, CRF 22); wall and CPU
+# time, bytes and SSIM.
 bench-transcode: deps $(VERSITYGW)
 	go test -count=1 -run '^$$' -bench BenchmarkTranscodeLadder -benchtime 1x -timeout 30m ./worker/
+
+# How soon an upload plays as HLS: from the upload's 201 to the first frame in
+# headless Chromium, with a minimal hls.js page and with the web UI's watch
+# page, for 1080p clips of 10 s, 2 and 10 min (BENCH_LENGTHS, BENCH_RUNS), with
+# where the time goes; the ladder's segmenting overhead (the benchmark above);
+# and the rungs hls.js plays on a 1.5 Mbit/s link and on an open one. Report
+# in test-artifacts/bench/playback.txt.
+bench-playback: build $(VERSITYGW)
+	cd frontend && npm run bench:playback
 
 # 1 GiB uploaded by the desktop app's Go uploader against curl -F, to one
 # server: throughput and peak RSS of each.
