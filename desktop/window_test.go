@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image/png"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -194,56 +195,51 @@ func postFile(server, token, path string) (string, error) {
 	return res.ID, err
 }
 
-// share is the share of a PNG's pixels (every other row and column) for
-// which match holds, given their 8-bit red, green and blue.
-func share(t *testing.T, path string, match func(r, g, b int) bool) float64 {
-	f, err := os.Open(path)
+// pixels calls f with the position and 8-bit red, green and blue of a PNG's
+// pixels, every other row and column.
+func pixels(t *testing.T, path string, f func(x, y, r, g, b int)) {
+	t.Helper()
+	file, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	img, err := png.Decode(f)
+	defer file.Close()
+	img, err := png.Decode(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, all := 0, 0
 	bounds := img.Bounds()
 	for y := bounds.Min.Y; y < bounds.Max.Y; y += 2 {
 		for x := bounds.Min.X; x < bounds.Max.X; x += 2 {
 			r, g, b, _ := img.At(x, y).RGBA()
-			if match(int(r>>8), int(g>>8), int(b>>8)) {
-				n++
-			}
-			all++
+			f(x, y, int(r>>8), int(g>>8), int(b>>8))
 		}
 	}
+}
+
+// share is the share of a PNG's pixels for which match holds.
+func share(t *testing.T, path string, match func(r, g, b int) bool) float64 {
+	n, all := 0, 0
+	pixels(t, path, func(_, _, r, g, b int) {
+		if match(r, g, b) {
+			n++
+		}
+		all++
+	})
 	return float64(n) / float64(all)
 }
 
 // centre is the middle of the box around a PNG's pixels that match any of
 // the colours: the test pattern's red and cyan bars frame the picture.
 func centre(t *testing.T, path string, colours ...func(r, g, b int) bool) (x, y int, ok bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := img.Bounds()
-	x0, y0, x1, y1 := b.Max.X, b.Max.Y, b.Min.X, b.Min.Y
-	for py := b.Min.Y; py < b.Max.Y; py += 2 {
-		for px := b.Min.X; px < b.Max.X; px += 2 {
-			r, g, bl, _ := img.At(px, py).RGBA()
-			for _, match := range colours {
-				if match(int(r>>8), int(g>>8), int(bl>>8)) {
-					x0, y0, x1, y1 = min(x0, px), min(y0, py), max(x1, px), max(y1, py)
-				}
+	x0, y0, x1, y1 := math.MaxInt, math.MaxInt, math.MinInt, math.MinInt
+	pixels(t, path, func(px, py, r, g, b int) {
+		for _, match := range colours {
+			if match(r, g, b) {
+				x0, y0, x1, y1 = min(x0, px), min(y0, py), max(x1, px), max(y1, py)
 			}
 		}
-	}
+	})
 	if x1 <= x0 || y1 <= y0 {
 		return 0, 0, false
 	}

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { chromium } from 'playwright-core'
+import { freePort, launchChromium } from './harness.mjs'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const artifacts = path.join(root, 'test-artifacts', 'e2e')
@@ -53,16 +52,6 @@ function makeClip(name, video, seconds, args) {
     '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`,
     ...args, '-c:a', 'aac', '-shortest', out])
   return out
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-    s.on('error', reject)
-  })
 }
 
 async function waitHealthy(url) {
@@ -121,11 +110,7 @@ before(async () => {
   const bytes = readFileSync(whole)
   truncated = bytes.subarray(0, Math.floor(bytes.length / 2))
   base = (await startServer({ ASSETLAB_URL_TTL: `${urlTTL}s` })).url
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-  })
+  browser = await launchChromium()
 })
 
 after(async () => {

@@ -17,10 +17,9 @@ import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, openAsBlob, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer as createHTTPServer } from 'node:http'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
-import { chromium } from 'playwright-core'
+import { chromiumPath, freePort, launchChromium } from './harness.mjs'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const frontend = path.join(root, 'frontend')
@@ -93,16 +92,6 @@ function clipOf(seconds) {
 
 let tmp
 const servers = new Set()
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-    s.on('error', reject)
-  })
-}
 
 async function startServer(label) {
   const port = await freePort()
@@ -651,16 +640,12 @@ async function main() {
   })()
   say(`AssetLab playback benchmark, ${new Date().toISOString()}, ${commit}`)
   say(`machine: ${cpus().length} cores (${cpus()[0]?.model}), load ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start; shared, noisy: figures vary run to run`)
-  say(`server: bin/assetlab-server, local storage, one in-process worker (x264 veryfast), a fresh server per measurement; browser: ${process.env.CHROMIUM ?? '/usr/bin/chromium'}`)
+  say(`server: bin/assetlab-server, local storage, one in-process worker (x264 veryfast), a fresh server per measurement; browser: ${chromiumPath}`)
   say()
   if (parts.has('ttff') || parts.has('abr')) {
     for (const s of [...(parts.has('ttff') ? lengths : []), ...(parts.has('abr') ? [abrSeconds] : [])]) clipOf(s)
     player = await startPlayerServer()
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-    })
+    browser = await launchChromium()
     say(`browser: Chromium ${browser.version()}, hls.js ${JSON.parse(readFileSync(createRequire(path.join(frontend, 'package.json')).resolve('hls.js/package.json'), 'utf8')).version}`)
     say()
   }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/server/storage"
+	"github.com/assetlab/assetlab/server/storage/storagetest"
 	"github.com/assetlab/assetlab/server/video"
 )
 
@@ -153,7 +154,7 @@ func TestHLSRoute(t *testing.T) {
 			}
 
 			// The /api route answers a player's preflight from another origin.
-			pre := preflightRange(t, base+"360p/0.m4s", desktopOrigin)
+			pre := storagetest.PreflightRange(t, base+"360p/0.m4s", desktopOrigin)
 			if acao := pre.Header.Get("Access-Control-Allow-Origin"); pre.StatusCode/100 != 2 || (acao != "*" && acao != desktopOrigin) ||
 				!strings.Contains(strings.ToLower(pre.Header.Get("Access-Control-Allow-Headers")), "range") {
 				t.Errorf("preflight of the stream route from %s with Range: got %d, Allow-Origin %q, Allow-Headers %q; want it allowed",

@@ -15,47 +15,11 @@ import (
 
 	"github.com/assetlab/assetlab/server/storage"
 	"github.com/assetlab/assetlab/server/storage/s3test"
+	"github.com/assetlab/assetlab/server/storage/storagetest"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
-
-// corsGet fetches url with a Range, as hls.js does from a page on origin,
-// and returns the answer (its body read).
-func corsGet(t *testing.T, url, origin string) (*http.Response, []byte) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("Origin", origin)
-	req.Header.Set("Range", "bytes=10-19")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
-}
-
-// corsPreflight asks, as a browser does before an XHR with a Range header,
-// whether a GET of url from origin is allowed.
-func corsPreflight(t *testing.T, url, origin string) *http.Response {
-	t.Helper()
-	req, _ := http.NewRequest("OPTIONS", url, nil)
-	req.Header.Set("Origin", origin)
-	req.Header.Set("Access-Control-Request-Method", "GET")
-	req.Header.Set("Access-Control-Request-Headers", "range")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp
-}
-
-func allowsOrigin(resp *http.Response, origin string) bool {
-	got := resp.Header.Get("Access-Control-Allow-Origin")
-	return got == "*" || got == origin
-}
 
 // A bucket with no CORS configuration gets one rule: a presigned GET with a
 // Range from another origin (the desktop app's webview) is then answered
@@ -75,7 +39,7 @@ func TestS3EnsureCORS(t *testing.T) {
 		t.Fatal(err)
 	}
 	const origin = "wails://wails"
-	if resp, _ := corsGet(t, url, origin); allowsOrigin(resp, origin) {
+	if resp, _ := storagetest.RangedGet(t, url, origin, "bytes=10-19"); storagetest.AllowsOrigin(resp, origin) {
 		t.Fatalf("before: a GET from %s was answered with Access-Control-Allow-Origin %q; want the bucket to start without CORS",
 			origin, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
@@ -93,11 +57,11 @@ func TestS3EnsureCORS(t *testing.T) {
 		}
 	}
 
-	resp, body := corsGet(t, url, origin)
+	resp, body := storagetest.RangedGet(t, url, origin, "bytes=10-19")
 	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, content[10:20]) {
 		t.Errorf("ranged GET: got %d with %d bytes, want 206 with bytes 10-19", resp.StatusCode, len(body))
 	}
-	if !allowsOrigin(resp, origin) {
+	if !storagetest.AllowsOrigin(resp, origin) {
 		t.Errorf("ranged GET from %s: Access-Control-Allow-Origin %q, want it allowed", origin, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 	exposed := strings.ToLower(resp.Header.Get("Access-Control-Expose-Headers"))
@@ -108,12 +72,12 @@ func TestS3EnsureCORS(t *testing.T) {
 	}
 	// A page on another origin than the API's reaches the bucket through the
 	// API's redirect: browsers then send "Origin: null".
-	if resp, _ := corsGet(t, url, "null"); !allowsOrigin(resp, "null") {
+	if resp, _ := storagetest.RangedGet(t, url, "null", "bytes=10-19"); !storagetest.AllowsOrigin(resp, "null") {
 		t.Errorf("ranged GET from origin null (after a cross-origin redirect): Access-Control-Allow-Origin %q, want it allowed",
 			resp.Header.Get("Access-Control-Allow-Origin"))
 	}
-	pre := corsPreflight(t, url, origin)
-	if pre.StatusCode/100 != 2 || !allowsOrigin(pre, origin) ||
+	pre := storagetest.PreflightRange(t, url, origin)
+	if pre.StatusCode/100 != 2 || !storagetest.AllowsOrigin(pre, origin) ||
 		!strings.Contains(pre.Header.Get("Access-Control-Allow-Methods"), "GET") ||
 		!strings.Contains(strings.ToLower(pre.Header.Get("Access-Control-Allow-Headers")), "range") {
 		t.Errorf("preflight for a GET with Range: got %d, Allow-Origin %q, Allow-Methods %q, Allow-Headers %q; want it allowed",
@@ -136,7 +100,7 @@ func TestS3EnsureCORSAnyOrigin(t *testing.T) {
 	}
 	url, _ := st.PresignGet(ctx, "k", time.Hour)
 	for _, origin := range []string{"https://app.example", "http://127.0.0.1:3000", "null"} {
-		if resp, _ := corsGet(t, url, origin); !allowsOrigin(resp, origin) {
+		if resp, _ := storagetest.RangedGet(t, url, origin, "bytes=10-19"); !storagetest.AllowsOrigin(resp, origin) {
 			t.Errorf("GET from %s: got Access-Control-Allow-Origin %q, want it allowed", origin, resp.Header.Get("Access-Control-Allow-Origin"))
 		}
 	}
