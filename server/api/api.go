@@ -115,7 +115,13 @@ func (a *API) Handler() http.Handler {
 		r.Get("/config", a.handle(a.clientConfig))
 		r.With(a.requireToken).Post("/upload", a.handle(a.streamBody(a.upload)))
 		if a.Resumable != nil {
-			r.Handle("/uploads/*", a.resumable(a.Resumable))
+			tus := a.resumable(a.Resumable)
+			r.Post("/uploads/", tus.ServeHTTP)
+			r.Options("/uploads/", tus.ServeHTTP)
+			// HEAD, the tus offset request, is routed as GET (headAsGet).
+			for _, m := range []string{http.MethodGet, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+				r.Method(m, "/uploads/{id}", tus)
+			}
 		}
 		r.Mount("/video", a.singleVideoRoutes())
 		r.Mount("/videos", a.videoRoutes())
