@@ -50,6 +50,9 @@ type Options struct {
 	// OnUpload, if set, is called with the ID of each stored upload (it wakes the
 	// in-process worker).
 	OnUpload func(id string)
+	// Resumable, if set, serves resumable uploads (tus) under /api/uploads/;
+	// the API checks the token of every request but CORS preflights.
+	Resumable http.Handler
 	// WorkerProblem, if set, says why the in-process worker cannot work
 	// (nil: it can, or there is none); /readyz reports it.
 	WorkerProblem func() error
@@ -95,7 +98,7 @@ func (a *API) Handler() http.Handler {
 		// Players (hls.js) read the range and size of what they fetch,
 		// also from the local backend's /files route.
 		ExposedHeaders: []string{"Location", "Upload-Offset", "Upload-Length", "Retry-After",
-			"Content-Range", "Content-Length", "Accept-Ranges", "ETag"},
+			"Content-Range", "Content-Length", "Accept-Ranges", "ETag", "Upload-Video-Id", "Tus-Resumable"},
 		MaxAge: 600,
 	}))
 	r.Use(headAsGet)
@@ -111,6 +114,15 @@ func (a *API) Handler() http.Handler {
 	r.Route("/api", func(r chi.Router) {
 		r.Get("/config", a.handle(a.clientConfig))
 		r.With(a.requireToken).Post("/upload", a.handle(a.streamBody(a.upload)))
+		if a.Resumable != nil {
+			tus := a.resumable(a.Resumable)
+			r.Post("/uploads/", tus.ServeHTTP)
+			r.Options("/uploads/", tus.ServeHTTP)
+			// HEAD, the tus offset request, is routed as GET (headAsGet).
+			for _, m := range []string{http.MethodGet, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+				r.Method(m, "/uploads/{id}", tus)
+			}
+		}
 		r.Mount("/video", a.singleVideoRoutes())
 		r.Mount("/videos", a.videoRoutes())
 		r.NotFound(a.handle(func(w http.ResponseWriter, r *http.Request) error {
@@ -165,6 +177,22 @@ func (a *API) requireToken(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// resumable guards the tus endpoint: requireToken for every request but
+// OPTIONS (a browser's CORS preflight carries no credentials). tusd moves
+// the read deadline on as a PATCH body arrives (its NetworkTimeout), so the
+// short deadline and "Connection: close" of limitBodyWait are dropped.
+func (a *API) resumable(next http.Handler) http.Handler {
+	guarded := a.requireToken(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Del("Connection")
+		if r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		guarded.ServeHTTP(w, r)
 	})
 }
 

@@ -43,7 +43,7 @@ func documented(t *testing.T) []string {
 func TestOpenAPICoversRoutes(t *testing.T) {
 	doc := documented(t)
 	var served []string
-	r := New(Options{}).Handler().(chi.Routes)
+	r := New(Options{Resumable: http.NotFoundHandler()}).Handler().(chi.Routes)
 	err := chi.Walk(r, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		if strings.HasPrefix(route, "/files/") || method == "OPTIONS" {
 			return nil // the local backend's files, documented as /files/{store}/{key}

@@ -150,6 +150,24 @@ func (a *API) storeUpload(w http.ResponseWriter, r *http.Request, filename strin
 	return nil
 }
 
+// CommitUpload makes a video of an original stored by another route
+// (resumable uploads) as a plain upload does: its metadata, its job, the
+// in-process worker woken. meta.Filename is the client's, cleaned here.
+func (a *API) CommitUpload(ctx context.Context, meta video.Meta) error {
+	meta.Filename = cleanFilename(meta.Filename)
+	if err := a.commit(ctx, meta); err != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		a.Videos.Delete(cctx, jobs.QueueKey(meta.ID))
+		a.Videos.Delete(cctx, video.MetaKey(meta.ID))
+		return err
+	}
+	if a.OnUpload != nil {
+		a.OnUpload(meta.ID)
+	}
+	return nil
+}
+
 // commit writes the metadata and the job of a stored original.
 func (a *API) commit(ctx context.Context, meta video.Meta) error {
 	// A client that goes away now no longer stops the upload: it is complete.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,8 @@ import (
 	"github.com/assetlab/assetlab/server/config"
 	"github.com/assetlab/assetlab/server/storage"
 	"github.com/assetlab/assetlab/server/stores"
+	"github.com/assetlab/assetlab/server/uploads"
+	"github.com/assetlab/assetlab/server/video"
 	"github.com/assetlab/assetlab/worker"
 )
 
@@ -103,7 +106,22 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		set.EnsureCORS(corsCtx, log)
 	}
 
-	a := api.New(api.Options{
+	// The endpoint commits a finished upload through the API, made below.
+	var a *api.API
+	tus, err := uploads.New(uploads.Options{
+		Raw:     set.Raw,
+		S3:      rawS3(set),
+		TempDir: os.TempDir(),
+		MaxSize: cfg.MaxUploadBytes,
+		Stall:   cfg.UploadStallTimeout,
+		Commit:  func(ctx context.Context, m video.Meta) error { return a.CommitUpload(ctx, m) },
+		Log:     log,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	a = api.New(api.Options{
 		Raw:            set.Raw,
 		Videos:         set.Videos,
 		AdminToken:     s.token,
@@ -114,6 +132,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		MaxUploads:     cfg.MaxUploads,
 		ReadTimeout:    cfg.ReadTimeout,
 		UploadStall:    cfg.UploadStallTimeout,
+		Resumable:      tus,
 		Frontend:       o.Frontend,
 		OnUpload:       s.notify,
 		WorkerProblem:  s.workerProblem,
@@ -130,6 +149,15 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// rawS3 is the raw store for tusd's s3store, or nil (a nil *storage.S3
+// must not become a non-nil interface).
+func rawS3(set *stores.Set) uploads.S3Backend {
+	if s := set.RawS3(); s != nil {
+		return s
+	}
+	return nil
 }
 
 // URL is the address the server can be reached at on this machine.

@@ -100,6 +100,15 @@ func Open(ctx context.Context, cfg config.Config, port int, log *slog.Logger) (*
 		janitor: janitor}, nil
 }
 
+// RawS3 is the raw store when it is on S3, nil on the local backend (tusd's
+// s3store writes to it with its client).
+func (s *Set) RawS3() *storage.S3 {
+	if len(s.s3) == 0 {
+		return nil
+	}
+	return s.s3[0]
+}
+
 // LocalURL is the address, from this machine, of a server listening on host
 // and port: the loopback address when it listens on every interface.
 func LocalURL(host string, port int) string {
