@@ -3,6 +3,7 @@ package upload_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"golang.org/x/exp/slog"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -467,5 +469,42 @@ func TestTusStateKeepsConcurrentUploads(t *testing.T) {
 	wg.Wait()
 	if p, _ := r.Pending(); len(p) != 4 {
 		t.Errorf("got %d pending, want 4", len(p))
+	}
+}
+
+// The file streams chunk by chunk: sending 256 MiB in 16 MiB chunks
+// allocates a few MiB at most, not a chunk.
+func TestTusMemoryStaysFlat(t *testing.T) {
+	stateHome(t)
+	var offset atomic.Int64
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost:
+			w.Header().Set("Location", "/api/uploads/x")
+			w.WriteHeader(http.StatusCreated)
+		case http.MethodPatch:
+			n, _ := io.Copy(io.Discard, r.Body)
+			w.Header().Set("Upload-Offset", fmt.Sprint(offset.Add(n)))
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.WriteHeader(http.StatusNotFound) // GET /api/config: an older server's defaults
+		}
+	}))
+	defer sink.Close()
+	const size = 256 << 20
+	file := videoFile(t, size, false)
+	r := &upload.Resumable{Client: sink.Client(), Server: sink.URL, Token: "t"}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := r.Upload(context.Background(), file, func(upload.Progress) {}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+		t.Errorf("allocated %d MiB to upload %d MiB, want a few: the file must stream", alloc>>20, size>>20)
+	}
+	if got := offset.Load(); got != size {
+		t.Errorf("got %d bytes at the server, want %d", got, size)
 	}
 }
