@@ -51,30 +51,57 @@ type Resumable struct {
 // Upload creates a resumable upload of the file at path and sends it.
 // progress is called as Upload's is. Cancelling ctx stops sending but keeps
 // the upload, on the server and in the state file, for Resume; Cancel ends
-// it for good.
+// it for good. A caller that needs the upload's URL while it is sent (to
+// Cancel it) calls Create, then Resume.
 func (r *Resumable) Upload(ctx context.Context, path string, progress func(Progress)) (Result, error) {
-	cfg, err := GetConfig(ctx, r.client(), r.Server)
+	f, entry, err := r.create(ctx, path)
 	if err != nil {
 		return Result{}, err
 	}
+	defer f.Close()
+	return r.send(ctx, f, entry, 0, progress)
+}
+
+// Create creates a resumable upload of the file at path on the server, and
+// keeps it in the state file, without sending the file: Resume sends it.
+func (r *Resumable) Create(ctx context.Context, path string) (Pending, error) {
+	f, e, err := r.create(ctx, path)
+	if err != nil {
+		return Pending{}, err
+	}
+	f.Close()
+	return e.pending(), nil
+}
+
+// create checks the file, as Upload does, creates the upload (POST) and
+// keeps it in the state file. It returns the file open, for sending.
+func (r *Resumable) create(ctx context.Context, path string) (_ *os.File, _ entry, err error) {
+	cfg, err := GetConfig(ctx, r.client(), r.Server)
+	if err != nil {
+		return nil, entry{}, err
+	}
 	size, err := Check(path, cfg.MaxUploadBytes)
 	if err != nil {
-		return Result{}, err
+		return nil, entry{}, err
 	}
 	name := filepath.Base(path)
 	f, err := os.Open(path)
 	if err != nil {
-		return Result{}, newError(codeUnreadable, facts{file: name, cause: errors.Unwrap(err)})
+		return nil, entry{}, newError(codeUnreadable, facts{file: name, cause: errors.Unwrap(err)})
 	}
-	defer f.Close()
-	entry, err := fingerprint(f, path)
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	e, err := fingerprint(f, path)
 	if err != nil {
-		return Result{}, newError(codeUnreadable, facts{file: name, cause: err})
+		return nil, entry{}, newError(codeUnreadable, facts{file: name, cause: err})
 	}
-	if entry.Size != size {
-		return Result{}, newError(codeFileChanged, facts{file: name})
+	if e.Size != size {
+		return nil, entry{}, newError(codeFileChanged, facts{file: name})
 	}
-	entry.Server = r.Server
+	e.Server = r.Server
 
 	head := make([]byte, video.SniffLen)
 	n, _ := f.ReadAt(head, 0)
@@ -82,36 +109,36 @@ func (r *Resumable) Upload(ctx context.Context, path string, progress func(Progr
 
 	req, err := r.request(ctx, http.MethodPost, strings.TrimRight(r.Server, "/")+"/api/uploads/", nil)
 	if err != nil {
-		return Result{}, err
+		return nil, entry{}, err
 	}
 	req.Header.Set("Upload-Length", strconv.FormatInt(size, 10))
 	req.Header.Set("Upload-Metadata", "filename "+base64.StdEncoding.EncodeToString([]byte(name))+
 		",filetype "+base64.StdEncoding.EncodeToString([]byte(container.ContentType)))
 	resp, err := r.client().Do(req)
 	if err != nil {
-		return Result{}, transportError(ctx)
+		return nil, entry{}, transportError(ctx)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
-		return Result{}, newError("not_found", facts{status: resp.StatusCode}) // a server without resumable uploads
+		return nil, entry{}, newError("not_found", facts{status: resp.StatusCode}) // a server without resumable uploads
 	}
 	if resp.StatusCode != http.StatusCreated {
 		f := facts{file: name, size: size}
 		if cfg.FromServer {
 			f.limit = cfg.MaxUploadBytes
 		}
-		return Result{}, statusError(resp, f)
+		return nil, entry{}, statusError(resp, f)
 	}
 	loc, err := req.URL.Parse(resp.Header.Get("Location"))
 	if err != nil || resp.Header.Get("Location") == "" {
-		return Result{}, newError(codeBadAnswer, facts{status: resp.StatusCode})
+		return nil, entry{}, newError(codeBadAnswer, facts{status: resp.StatusCode})
 	}
-	entry.URL = loc.String()
-	entry.Started = time.Now().UTC()
-	if err := r.state().put(entry); err != nil {
-		return Result{}, newError(codeStateUnsaved, facts{cause: err})
+	e.URL = loc.String()
+	e.Started = time.Now().UTC()
+	if err := r.state().put(e); err != nil {
+		return nil, entry{}, newError(codeStateUnsaved, facts{cause: err})
 	}
-	return r.send(ctx, f, entry, 0, progress)
+	return f, e, nil
 }
 
 // Resume continues the upload at uploadURL, from the state file, once the
@@ -188,7 +215,7 @@ func (r *Resumable) Pending() ([]Pending, error) {
 	var out []Pending
 	for _, e := range all {
 		if strings.TrimRight(e.Server, "/") == strings.TrimRight(r.Server, "/") {
-			out = append(out, Pending{URL: e.URL, Path: e.Path, Size: e.Size, Started: e.Started})
+			out = append(out, e.pending())
 		}
 	}
 	return out, nil
@@ -200,6 +227,10 @@ type Pending struct {
 	Path    string    `json:"path"`
 	Size    int64     `json:"size"`
 	Started time.Time `json:"started"`
+}
+
+func (e entry) pending() Pending {
+	return Pending{URL: e.URL, Path: e.Path, Size: e.Size, Started: e.Started}
 }
 
 // send PATCHes the file from offset to its end, one chunk at a time. A chunk

@@ -508,3 +508,38 @@ func TestTusMemoryStaysFlat(t *testing.T) {
 		t.Errorf("got %d bytes at the server, want %d", got, size)
 	}
 }
+
+// The user's Cancel while the file is sent: the sending stops, the server
+// deletes what it had, the state file forgets it.
+func TestTusCancelMidUpload(t *testing.T) {
+	stateHome(t)
+	s := startTus(t)
+	file := videoFile(t, 4<<20, true)
+	r := &upload.Resumable{Server: s.URL, Token: tusToken, ChunkSize: 1 << 20}
+	p, err := r.Create(context.Background(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ := r.Pending(); len(pending) != 1 || pending[0] != p {
+		t.Fatalf("got pending %v, want %v", pending, p)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	interrupt(s, 3, cancel)
+	_, err = r.Resume(ctx, p.URL, nil)
+	var ue *upload.Error
+	if !errors.As(err, &ue) || ue.Code != "cancelled" || ue.Status != -1 {
+		t.Fatalf("got %v, want cancelled", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir, path.Base(p.URL))); err != nil {
+		t.Fatalf("got %v, want the upload on the server before Cancel", err)
+	}
+	if err := r.Cancel(context.Background(), p.URL); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(s.Dir); len(entries) != 0 {
+		t.Errorf("got %d files on the server after Cancel, want none", len(entries))
+	}
+	if pending, _ := r.Pending(); len(pending) != 0 {
+		t.Errorf("got pending %v after Cancel, want none", pending)
+	}
+}
