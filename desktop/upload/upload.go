@@ -114,7 +114,7 @@ func Upload(ctx context.Context, client *http.Client, server, token, path string
 	reported := make(chan struct{})
 	go func() {
 		defer close(reported)
-		report(counter, size, progress, done)
+		report(&counter.n, size, progress, done)
 	}()
 	resp, err := client.Do(req)
 	close(done)
@@ -143,8 +143,9 @@ func Upload(ctx context.Context, client *http.Client, server, token, path string
 	return res, nil
 }
 
-// report sends progress every 100 ms until done, then once more.
-func report(c *countingReader, total int64, progress func(Progress), done <-chan struct{}) {
+// report sends progress every 100 ms until done, then once more. The count
+// c may start above zero (a resumed upload) and go back (a chunk sent again).
+func report(c *atomic.Int64, total int64, progress func(Progress), done <-chan struct{}) {
 	if progress == nil {
 		<-done
 		return
@@ -152,7 +153,7 @@ func report(c *countingReader, total int64, progress func(Progress), done <-chan
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	var speed float64
-	lastSent, lastTime := int64(0), time.Now()
+	lastSent, lastTime := c.Load(), time.Now()
 	for {
 		var final bool
 		select {
@@ -160,9 +161,9 @@ func report(c *countingReader, total int64, progress func(Progress), done <-chan
 			final = true
 		case <-t.C:
 		}
-		now, sent := time.Now(), c.n.Load()
+		now, sent := time.Now(), c.Load()
 		if dt := now.Sub(lastTime).Seconds(); dt > 0 {
-			instant := float64(sent-lastSent) / dt
+			instant := max(0, float64(sent-lastSent)/dt)
 			if speed == 0 {
 				speed = instant
 			} else {

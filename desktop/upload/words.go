@@ -25,6 +25,11 @@ const (
 	codeUnreadable  = "unreadable"  // the file cannot be opened or read
 	codeBadAnswer   = "bad_answer"  // a success the uploader cannot read
 	codeBadAddress  = "bad_address" // the server's address is not a URL
+
+	// Resumable uploads.
+	codeFileChanged  = "file_changed"  // the file is not the one the upload began with
+	codeUploadGone   = "upload_gone"   // the server no longer has the upload (expired or ended)
+	codeStateUnsaved = "state_unsaved" // the list of uploads under way cannot be read or written
 )
 
 // facts is what is known of a failure, for words to say it.
@@ -65,6 +70,12 @@ func words(code string, f facts) string {
 		return "The server's answer could not be read."
 	case codeBadAddress:
 		return "The server's address is not a web address."
+	case codeFileChanged:
+		return file + " has changed since its upload began, so the upload cannot go on. Upload it again."
+	case codeUploadGone:
+		return "The server no longer has this upload: it may have expired. Upload the file again."
+	case codeStateUnsaved:
+		return fmt.Sprintf("The list of uploads under way cannot be saved: %v", f.cause)
 	case "missing_token":
 		return "Enter the upload token first."
 	case "invalid_token":
