@@ -11,7 +11,7 @@ WAILS := $(TOOLS)/wails
 GO_PKGS := ./server/... ./worker/... ./frontend/...
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/package.json
 
-.PHONY: build run desktop desktop-windows test test-go test-fuzz test-frontend test-e2e test-desktop deps deps-apt deps-desktop deps-go bench-upload bench-upload-concurrent bench-transcode bench-playback bench-desktop-upload clean
+.PHONY: build run desktop desktop-windows test test-go test-fuzz test-frontend test-e2e test-desktop deps deps-apt deps-desktop deps-go bench-upload bench-upload-concurrent bench-resumable bench-transcode bench-playback bench-desktop-upload clean
 
 ## Dependencies ---------------------------------------------------------------
 
@@ -120,6 +120,13 @@ bench-upload: deps $(VERSITYGW) frontend/dist/index.html
 # memory budget, and every stored object checked by SHA-256.
 bench-upload-concurrent: deps $(VERSITYGW) frontend/dist/index.html
 	go test -count=1 -run '^$$' -bench BenchmarkUploadConcurrent -benchtime 1x -timeout 30m ./server/app/
+
+# 1 GiB through the tus endpoint (PATCHes of 32 MiB; BENCH_TUS_CHUNK_MIB
+# sets another size) against POST /api/upload, alternating, on the real
+# server binary and one versitygw: the throughput ratio, the server's peak
+# RSS in each and its temp folder at its fullest.
+bench-resumable: deps $(VERSITYGW) frontend/dist/index.html
+	go test -count=1 -run '^$$' -bench BenchmarkResumable1GiB -benchtime 1x -timeout 30m ./server/app/
 
 # The full ladder of one generated 1080p clip: this worker end to end, the
 # same pass to HLS and to plain MP4 files (what segmenting costs), and the
