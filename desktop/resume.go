@@ -79,6 +79,8 @@ func (a *App) PendingUploads() ([]PendingUpload, error) {
 			u.Sent, u.Percent = sent, 100*float64(sent)/float64(max(p.Size, 1))
 		case code(err) == upload.CodeUploadGone:
 			u.Problem, u.Code = err.Error(), upload.CodeUploadGone // Offset forgot it
+		case ctx.Err() != nil:
+			a.log.Warn("the server did not say in time how much of an upload it has", slog.String("file", u.Name))
 		default:
 			a.log.Warn("cannot ask the server about an upload", slog.String("file", u.Name), slog.Any("err", err))
 		}
