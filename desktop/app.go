@@ -43,6 +43,13 @@ type App struct {
 	stop     context.CancelFunc
 	stopped  chan struct{}
 	cancel   context.CancelFunc // of the upload in progress
+	// running is the resumable upload in progress ("" if none, or a plain
+	// one); terminate asks that it be ended on the server once stopped.
+	running   string
+	terminate bool
+	// statePath is the list of unfinished resumable uploads; "" means
+	// upload.StateFile(), in the XDG state folder.
+	statePath string
 
 	// startVideo is a video to open at launch (from the command line).
 	startVideo string
@@ -122,9 +129,10 @@ func (a *App) startLocal() error {
 	return nil
 }
 
-// shutdown stops an upload in progress and the built-in server.
+// shutdown stops an upload in progress (a resumable one stays resumable)
+// and the built-in server.
 func (a *App) shutdown(context.Context) {
-	a.CancelUpload()
+	a.stopUpload()
 	a.mu.Lock()
 	stop, stopped := a.stop, a.stopped
 	a.mu.Unlock()
@@ -200,34 +208,64 @@ func (a *App) ChooseFile() (string, error) {
 }
 
 // Upload streams the file at path to the server, sending "upload:progress"
-// events, and returns the new video's ID.
+// events, and returns the new video's ID. A server that takes resumable
+// uploads gets one (tus), kept in the state file until it ends, so that
+// ResumeUpload can go on with it after the app is closed; any other gets a
+// plain POST /api/upload.
 func (a *App) Upload(path string) (upload.Result, error) {
 	info := a.Info()
 	if info.ServerURL == "" {
 		return upload.Result{}, errors.New("no server: set one in the settings")
 	}
-	ctx, cancel := context.WithCancel(a.baseContext())
-	a.mu.Lock()
-	if a.cancel != nil {
-		a.mu.Unlock()
-		cancel()
-		return upload.Result{}, errors.New("an upload is already running")
+	ctx, done, err := a.begin()
+	if err != nil {
+		return upload.Result{}, err
 	}
-	a.cancel = cancel
-	a.mu.Unlock()
-	defer func() {
-		cancel()
-		a.mu.Lock()
-		a.cancel = nil
-		a.mu.Unlock()
-	}()
-	return upload.Upload(ctx, a.client, info.ServerURL, info.Token, path, func(p upload.Progress) {
-		a.emit(EventUploadProgress, p)
-	})
+	defer done()
+	cfg, err := upload.GetConfig(ctx, a.client, info.ServerURL)
+	if err != nil {
+		return upload.Result{}, err
+	}
+	if cfg.Features.ResumableUploads {
+		return a.uploadResumable(ctx, info, path)
+	}
+	return upload.Upload(ctx, a.client, info.ServerURL, info.Token, path, a.progress)
 }
 
-// CancelUpload stops the upload in progress, if any.
+func (a *App) progress(p upload.Progress) { a.emit(EventUploadProgress, p) }
+
+// begin marks an upload as running, and returns its context and what ends it.
+func (a *App) begin() (context.Context, func(), error) {
+	ctx, cancel := context.WithCancel(a.baseContext())
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		cancel()
+		return nil, nil, errors.New("an upload is already running")
+	}
+	a.cancel, a.running, a.terminate = cancel, "", false
+	return ctx, func() {
+		cancel()
+		a.mu.Lock()
+		a.cancel, a.running, a.terminate = nil, "", false
+		a.mu.Unlock()
+	}, nil
+}
+
+// CancelUpload stops the upload in progress, if any; a resumable one is
+// ended on the server too (tus termination) and forgotten.
 func (a *App) CancelUpload() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		a.terminate = true
+		a.cancel()
+	}
+}
+
+// stopUpload stops the upload in progress, if any, but keeps a resumable one
+// for the next start of the app.
+func (a *App) stopUpload() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cancel != nil {

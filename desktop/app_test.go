@@ -21,6 +21,7 @@ func TestBoundMethods(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 	t.Setenv("PORT", "0")
 	t.Setenv("ASSETLAB_LOG_LEVEL", "warn")
 	xdg.Reload()
@@ -111,7 +112,7 @@ func TestBoundMethods(t *testing.T) {
 
 func TestCancelUploadFromTheUI(t *testing.T) {
 	remote := apptest.Start(t, "local")
-	dir := t.TempDir()
+	dir := isolateXDG(t)
 	big := filepath.Join(dir, "big.mp4")
 	f, _ := os.Create(big)
 	f.Write(apptest.MP4Head)
@@ -131,5 +132,9 @@ func TestCancelUploadFromTheUI(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cancelled") {
 		t.Fatalf("got %v, want the upload cancelled", err)
 	}
-	remote.AssertClean(nil, 10*time.Second)
+	// Cancelled for good: the server ends it, the app forgets it.
+	if pending, err := a.PendingUploads(); err != nil || len(pending) != 0 {
+		t.Errorf("PendingUploads after Cancel: got %+v, %v; want none", pending, err)
+	}
+	assertNothingLeft(t, remote)
 }

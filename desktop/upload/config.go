@@ -12,9 +12,17 @@ import (
 // the uploader needs its limit.
 type Config struct {
 	MaxUploadBytes int64 `json:"max_upload_bytes"`
+	// Features are the optional parts of the API the server has.
+	Features Features `json:"features"`
 	// FromServer tells whether the server said so (false: the defaults of an
 	// older server, which has no such endpoint).
 	FromServer bool `json:"-"`
+}
+
+// Features are what GET /api/config says of the server's optional parts.
+type Features struct {
+	// ResumableUploads: the server takes tus uploads at /api/uploads/.
+	ResumableUploads bool `json:"resumable_uploads"`
 }
 
 // DefaultConfig is what an older server, without GET /api/config, takes.

@@ -205,6 +205,61 @@ func (r *Resumable) Cancel(ctx context.Context, uploadURL string) error {
 	return nil
 }
 
+// Forget drops the upload at uploadURL from the state file, leaving the
+// server alone (it expires what it is not sent).
+func (r *Resumable) Forget(uploadURL string) error {
+	if err := r.state().remove(uploadURL); err != nil {
+		return newError(codeStateUnsaved, facts{cause: err})
+	}
+	return nil
+}
+
+// Verify tells whether the file of the upload at uploadURL is still the one
+// it began with: nil, or an Error with code file_changed (or unreadable, or
+// upload_gone when the state file does not have it).
+func (r *Resumable) Verify(uploadURL string) error {
+	e, ok, err := r.state().get(uploadURL)
+	if err != nil {
+		return newError(codeStateUnsaved, facts{cause: err})
+	}
+	if !ok {
+		return newError(codeUploadGone, facts{})
+	}
+	name := filepath.Base(e.Path)
+	f, err := os.Open(e.Path)
+	if err != nil {
+		return newError(codeUnreadable, facts{file: name, cause: errors.Unwrap(err)})
+	}
+	defer f.Close()
+	now, err := fingerprint(f, e.Path)
+	if err != nil {
+		return newError(codeUnreadable, facts{file: name, cause: err})
+	}
+	if !now.sameFile(e) {
+		return newError(codeFileChanged, facts{file: name})
+	}
+	return nil
+}
+
+// Offset asks the server how many bytes of the upload at uploadURL it has
+// (HEAD). An upload the server no longer knows is dropped from the state
+// file, and the error's code is upload_gone.
+func (r *Resumable) Offset(ctx context.Context, uploadURL string) (int64, error) {
+	e, ok, err := r.state().get(uploadURL)
+	if err != nil {
+		return 0, newError(codeStateUnsaved, facts{cause: err})
+	}
+	if !ok {
+		return 0, newError(codeUploadGone, facts{})
+	}
+	offset, _, err := r.offset(ctx, e)
+	var ue *Error
+	if errors.As(err, &ue) && ue.Code == codeUploadGone {
+		r.state().remove(uploadURL)
+	}
+	return offset, err
+}
+
 // Pending lists the uploads under way that Resume can continue, for this
 // Resumable's server, oldest first.
 func (r *Resumable) Pending() ([]Pending, error) {
@@ -224,13 +279,14 @@ func (r *Resumable) Pending() ([]Pending, error) {
 // Pending is an upload that can be resumed.
 type Pending struct {
 	URL     string    `json:"url"`
+	Server  string    `json:"server"`
 	Path    string    `json:"path"`
 	Size    int64     `json:"size"`
 	Started time.Time `json:"started"`
 }
 
 func (e entry) pending() Pending {
-	return Pending{URL: e.URL, Path: e.Path, Size: e.Size, Started: e.Started}
+	return Pending{URL: e.URL, Server: e.Server, Path: e.Path, Size: e.Size, Started: e.Started}
 }
 
 // send PATCHes the file from offset to its end, one chunk at a time. A chunk

@@ -32,6 +32,14 @@ const (
 	codeStateUnsaved = "state_unsaved" // the list of uploads under way cannot be read or written
 )
 
+// The codes of the uploader's own that callers act on.
+const (
+	CodeCancelled   = codeCancelled
+	CodeUnreachable = codeUnreachable
+	CodeFileChanged = codeFileChanged
+	CodeUploadGone  = codeUploadGone
+)
+
 // facts is what is known of a failure, for words to say it.
 type facts struct {
 	status int

@@ -18,6 +18,22 @@ export interface DesktopProgress {
   total: number
 }
 
+/** An upload left unfinished when the app last closed (Go's PendingUpload). */
+export interface PendingUpload {
+  url: string
+  server: string
+  name: string
+  path: string
+  size: number
+  /** What the server has of it, and that share in percent; -1 when the server could not be asked. */
+  sent: number
+  percent: number
+  started: string
+  /** Why it cannot go on (the app has forgotten it): its words, and file_changed or upload_gone. */
+  problem?: string
+  code?: string
+}
+
 interface Bound {
   Info(): Promise<DesktopInfo>
   Settings(): Promise<{ server_url: string; token: string }>
@@ -25,6 +41,9 @@ interface Bound {
   ChooseFile(): Promise<string>
   Upload(path: string): Promise<{ id: string; key: string }>
   CancelUpload(): Promise<void>
+  PendingUploads(): Promise<PendingUpload[] | null>
+  ResumeUpload(url: string): Promise<{ id: string; key: string }>
+  DiscardUpload(url: string): Promise<void>
   StartRoute(): Promise<string>
 }
 
@@ -61,10 +80,24 @@ class DesktopInfoStore {
 
 export const desktopInfo = new DesktopInfoStore()
 
-/** Has Go upload the file at path, reporting its "upload:progress" events. */
+// Unfinished uploads to go on with, by file path: the next sendPath of that
+// path resumes rather than starts anew.
+const resumes = new Map<string, string>()
+
+/** Makes the next upload of the file at path go on with the unfinished upload at url. */
+export function resumeNext(url: string, path: string): void {
+  resumes.set(path, url)
+}
+
+/**
+ * Has Go upload the file at path, reporting its "upload:progress" events; or
+ * resume its unfinished upload, when resumeNext said so.
+ */
 export function sendPath(path: string, onProgress: (p: UploadProgress) => void): Transfer {
   if (!desktop) throw new Error('not in the desktop app')
+  const url = resumes.get(path)
+  resumes.delete(path)
   const off = onDesktopEvent<DesktopProgress>('upload:progress', (p) => onProgress({ loaded: p.sent, total: p.total }))
-  const done = desktop.Upload(path).finally(off)
+  const done = (url ? desktop.ResumeUpload(url) : desktop.Upload(path)).finally(off)
   return { done, abort: () => void desktop!.CancelUpload() }
 }
