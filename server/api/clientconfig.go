@@ -41,6 +41,7 @@ func (a *API) clientConfig(w http.ResponseWriter, r *http.Request) error {
 	// The stream routes are always served; whether a video has a stream,
 	// its hls_url says.
 	c.Features.HLS = true
+	c.Features.ResumableUploads = a.Resumable != nil
 	for _, k := range video.Containers {
 		c.AcceptedTypes = append(c.AcceptedTypes, k.ContentType)
 		c.AcceptedExtensions = append(c.AcceptedExtensions, k.Ext)
