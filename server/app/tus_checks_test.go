@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/assetlab/assetlab/server/api"
 	"github.com/assetlab/assetlab/server/app/apptest"
+	"github.com/assetlab/assetlab/server/storage"
 )
 
 // webmHead is the start of a WebM file's EBML header.
@@ -335,6 +338,58 @@ func TestTusCountsAgainstMaxUploads(t *testing.T) {
 			// The slot is free again.
 			if resp, body := tusPatch(t, e, other, 0, data); resp.StatusCode != http.StatusNoContent {
 				t.Errorf("patch after the slot is free: got %d %s, want 204", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+// A DELETE on a finished upload leaves its video, even when the server
+// stopped after storing the video but before removing the upload's state
+// (a stale .info: on S3, tusd's termination would delete the object at the
+// upload's key, the original).
+func TestTusDeleteOfFinishedUploadKeepsTheVideo(t *testing.T) {
+	for _, backend := range apptest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			e := apptest.Start(t, backend)
+			ctx := context.Background()
+			raw := e.Server.Stores().Raw
+			data := apptest.VideoBytes(6 << 20)
+			path := tusCreate(t, e, "clip.mp4", len(data))
+			uploadID := path[strings.LastIndex(path, "/")+1:]
+			object, _, _ := strings.Cut(uploadID, "+")
+			infoKey := "uploads/tus/" + object + ".info"
+			if resp, body := tusPatch(t, e, path, 0, data[:3<<20]); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("patch 1: got %d %s", resp.StatusCode, body)
+			}
+			info, err := storage.ReadAll(ctx, raw, infoKey)
+			if err != nil {
+				t.Fatalf("read the upload's state: %v", err)
+			}
+			resp, _ := tusPatch(t, e, path, 3<<20, data[3<<20:])
+			id := resp.Header.Get("Upload-Video-Id")
+			if resp.StatusCode != http.StatusNoContent || id == "" {
+				t.Fatalf("patch 2: got %d, video %q", resp.StatusCode, id)
+			}
+			// The state as a server that stopped before removing it left it.
+			if _, err := raw.Put(ctx, infoKey, bytes.NewReader(info), "application/json"); err != nil {
+				t.Fatal(err)
+			}
+
+			resp, body := tusDo(t, "DELETE", e.URL+path, apptest.Token, nil, nil)
+			if resp.StatusCode != http.StatusNotFound || errorOf(t, "delete finished", resp, body) != "upload_not_found" {
+				t.Errorf("delete finished: got %d %s, want 404 upload_not_found", resp.StatusCode, body)
+			}
+			got, err := storage.ReadAll(ctx, raw, "originals/"+id+".mp4")
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("original after the delete: got %d bytes, %v; want the %d sent", len(got), err, len(data))
+			}
+			if d := e.Details(id); d.Size != int64(len(data)) {
+				t.Errorf("details after the delete: got size %d, want %d", d.Size, len(data))
+			}
+			for _, k := range e.Objects() {
+				if strings.HasPrefix(k, "uploads/") {
+					t.Errorf("left behind: %s", k)
+				}
 			}
 		})
 	}

@@ -108,6 +108,33 @@ func (s *Server) headFinished(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// deleteFinished answers a DELETE on a finished upload: its video stays
+// (DELETE /api/videos/{id} removes it). tusd's own termination must not see
+// it: on S3 it deletes the object at the upload's key, which is the
+// video's original, were a stale .info left (a server that stopped between
+// storing the video and removing its upload state). Such state is removed
+// here. It reports false for any other upload.
+func (s *Server) deleteFinished(w http.ResponseWriter, r *http.Request) bool {
+	uploadID := path.Base(r.URL.Path)
+	meta, done, err := s.finished(r.Context(), uploadID)
+	if err != nil {
+		s.failed(w, r, err)
+		return true
+	}
+	if !done {
+		return false
+	}
+	object, _, _ := strings.Cut(uploadID, "+")
+	s.removeState(r.Context(), object)
+	if err := s.locker.Forget(r.Context(), uploadID); err != nil {
+		s.o.Log.Warn("remove the lock of an upload", slog.String("upload", uploadID), slog.Any("err", err))
+	}
+	w.Header().Set("Tus-Resumable", "1.0.0")
+	writeJSON(w, r, http.StatusNotFound, codeNotFound,
+		"the upload is finished: its video is "+meta.ID+"; delete the video to remove it")
+	return true
+}
+
 // failed answers an unexpected error: 503 if storage cannot be reached, else
 // 500; logged once.
 func (s *Server) failed(w http.ResponseWriter, r *http.Request, err error) {

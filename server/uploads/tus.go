@@ -175,6 +175,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.headFinished(w, r) {
 			return
 		}
+	case http.MethodDelete:
+		if s.deleteFinished(w, r) {
+			return
+		}
 	case http.MethodPatch, http.MethodPost:
 		if rf := s.firstBytes(r); rf != nil {
 			w.Header().Set("Tus-Resumable", "1.0.0")
