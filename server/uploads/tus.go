@@ -112,15 +112,17 @@ func New(o Options) (*Server, error) {
 		store.PreferredPartSize = 8 << 20
 		store.MaxBufferedParts = 2
 		store.SetConcurrentPartUploads(concurrentParts)
-		// Temp disk: a PATCH's body is cut into part files as it arrives; the
-		// request holds at most MaxBufferedParts+1 of them waiting to be sent
-		// (8 MiB × 3 = 24 MiB), plus, when it resumes an upload whose last
-		// piece was under MinPartSize, that piece fetched back (< 5 MiB):
-		// under 29 MiB per upload request. Parts being sent to S3 hold their
-		// file until sent: at most concurrentParts of them for the whole
-		// server (8 MiB × 10 = 80 MiB). With at most ASSETLAB_MAX_UPLOADS
-		// requests at once (shared with POST /api/upload), the total is
-		// under MAX_UPLOADS × 29 MiB + 80 MiB (32 → about 1 GiB).
+		// Temp disk (s3store's uploadParts and part producer): a PATCH's body
+		// is cut into 8 MiB part files in TempDir as it arrives. A request
+		// holds at most MaxBufferedParts+1 of them waiting to be sent
+		// (24 MiB), plus, when it resumes an upload whose last piece was
+		// under MinPartSize, that piece fetched back (< 5 MiB). Parts being
+		// sent keep their file until sent: at most concurrentParts for the
+		// whole server (80 MiB), which one request may take all of. So one
+		// upload request alone uses under 109 MiB (96 MiB measured for one
+		// 200 MiB PATCH to versitygw), and at most ASSETLAB_MAX_UPLOADS
+		// requests at once (slots shared with POST /api/upload) under
+		// MAX_UPLOADS × 29 MiB + 80 MiB (32 slots: about 1 GiB).
 		store.UseIn(composer)
 	case o.Raw.Files != nil:
 		// Partial files sit beside originals/ under the same root, so that
