@@ -472,7 +472,8 @@ func statusError(resp *http.Response, f facts) error {
 	var e errorBody
 	json.Unmarshal(raw, &e)
 	f.status, f.server = resp.StatusCode, e.Error
-	if e.Code == "" && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) {
+	// A server's JSON 404 says upload_not_found; a plain tus server's, nothing.
+	if (e.Code == "" || e.Code == "upload_not_found") && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) {
 		e.Code = codeUploadGone
 	}
 	return newError(e.Code, f)

@@ -443,6 +443,33 @@ func TestTusResumeOfExpiredUpload(t *testing.T) {
 	}
 }
 
+// An upload the server no longer has, answered as AssetLab's server does
+// (JSON, upload_not_found) to a PATCH, is gone and forgotten too.
+func TestTusUploadGoneMidway(t *testing.T) {
+	stateHome(t)
+	s := startTus(t)
+	s.onPatch = func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		if n < 2 {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Tus-Resumable", "1.0.0")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"error":"upload not found","code":"upload_not_found"}`)
+		return true
+	}
+	file := videoFile(t, 3<<20, true)
+	r := &upload.Resumable{Server: s.URL, Token: tusToken, ChunkSize: 1 << 20}
+	_, err := r.Upload(context.Background(), file, nil)
+	var ue *upload.Error
+	if !errors.As(err, &ue) || ue.Code != "upload_gone" {
+		t.Fatalf("got %v, want upload_gone", err)
+	}
+	if p, _ := r.Pending(); len(p) != 0 {
+		t.Errorf("got pending %v, want the gone upload forgotten", p)
+	}
+}
+
 // Two uploads at once keep both their entries.
 func TestTusStateKeepsConcurrentUploads(t *testing.T) {
 	stateHome(t)

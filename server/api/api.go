@@ -185,7 +185,21 @@ func (a *API) requireToken(next http.Handler) http.Handler {
 // the read deadline on as a PATCH body arrives (its NetworkTimeout), so the
 // short deadline and "Connection: close" of limitBodyWait are dropped.
 func (a *API) resumable(next http.Handler) http.Handler {
-	guarded := a.requireToken(next)
+	// A request that brings bytes of a file takes one of the upload slots
+	// POST /api/upload takes, so both count against ASSETLAB_MAX_UPLOADS.
+	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPatch || (r.Method == http.MethodPost && r.ContentLength != 0 &&
+			r.Header.Get("Content-Type") == "application/offset+octet-stream") {
+			if !a.uploads.acquire() {
+				w.Header().Set("Tus-Resumable", "1.0.0")
+				a.writeError(w, r, errBusy)
+				return
+			}
+			defer a.uploads.release()
+		}
+		next.ServeHTTP(w, r)
+	})
+	guarded := a.requireToken(limited)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Del("Connection")
 		if r.Method == http.MethodOptions {

@@ -31,6 +31,12 @@ const (
 	CodeTooManyUploads     Code = "too_many_uploads"
 	CodeStorageFull        Code = "storage_full"
 	CodeStorageUnavailable Code = "storage_unavailable"
+	// Resumable uploads: no such upload (finished, cancelled or expired), a
+	// request at another offset than the upload's, an upload busy with
+	// another request.
+	CodeUploadNotFound Code = "upload_not_found"
+	CodeOffsetMismatch Code = "offset_mismatch"
+	CodeUploadLocked   Code = "upload_locked"
 	// The in-process transcoder cannot work (/readyz).
 	CodeTranscoderOff Code = "transcoder_off"
 	// Anything unexpected; the server logs it.
@@ -44,5 +50,6 @@ var Codes = []Code{
 	CodeRenditionNotAvailable, CodeUnknownQuality, CodeOriginalGone,
 	CodeFileTooLarge, CodeUnsupportedType, CodeEmptyFile,
 	CodeUploadInterrupted, CodeTooManyUploads, CodeStorageFull,
-	CodeStorageUnavailable, CodeTranscoderOff, CodeInternal,
+	CodeStorageUnavailable, CodeUploadNotFound, CodeOffsetMismatch,
+	CodeUploadLocked, CodeTranscoderOff, CodeInternal,
 }

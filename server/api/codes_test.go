@@ -17,7 +17,7 @@ var contractCodes = []string{
 	"video_not_found", "rendition_not_available", "unknown_quality", "file_too_large",
 	"unsupported_type", "empty_file", "upload_interrupted", "method_not_allowed",
 	"storage_full", "storage_unavailable", "too_many_uploads", "transcoder_off",
-	"original_gone", "internal",
+	"original_gone", "upload_not_found", "offset_mismatch", "upload_locked", "internal",
 }
 
 func TestCodesAreTheContracts(t *testing.T) {

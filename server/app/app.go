@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -111,7 +112,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	tus, err := uploads.New(uploads.Options{
 		Raw:     set.Raw,
 		S3:      rawS3(set),
-		TempDir: os.TempDir(),
+		Videos:  set.Videos,
+		TempDir: cmp.Or(cfg.TmpDir, os.TempDir()),
 		MaxSize: cfg.MaxUploadBytes,
 		Stall:   cfg.UploadStallTimeout,
 		Commit:  func(ctx context.Context, m video.Meta) error { return a.CommitUpload(ctx, m) },

@@ -3,8 +3,10 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +135,30 @@ func TestEveryErrorCode(t *testing.T) {
 		})
 	})
 
+	t.Run("resumable uploads", func(t *testing.T) {
+		groups++
+		e := apptest.Start(t, "local")
+		data := apptest.VideoBytes(1000)
+		upload := tusCreate(t, e, "clip.mp4", len(data))
+		// An upload whose lock another server holds and never lets go: tusd
+		// waits for it (20 s) and gives up.
+		locked := tusCreate(t, e, "clip.mp4", len(data))
+		claim := fmt.Sprintf(`{"holder":"elsewhere","n":1,"expires":%q}`, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+		if err := e.Server.Stores().Raw.Create(context.Background(), "uploads/locks/"+path.Base(locked)+"/0000000001.json",
+			[]byte(claim), "application/json"); err != nil {
+			t.Fatal(err)
+		}
+		octets := func() (string, io.Reader) { return "application/offset+octet-stream", bytes.NewReader(data) }
+		runAll(t, e.URL, map[string]string{"upload": upload, "locked": locked}, seen, []scenario{
+			{name: "unknown upload", method: "GET", path: "/api/uploads/" + video.NewID() + ".mp4", token: apptest.Token,
+				status: 404, code: "upload_not_found"},
+			{name: "wrong offset", method: "PATCH", path: "{upload}", token: apptest.Token, body: octets,
+				header: map[string]string{"Tus-Resumable": "1.0.0", "Upload-Offset": "7"}, status: 409, code: "offset_mismatch"},
+			{name: "locked", method: "PATCH", path: "{locked}", token: apptest.Token, body: octets,
+				header: map[string]string{"Tus-Resumable": "1.0.0", "Upload-Offset": "0"}, status: 500, code: "upload_locked"},
+		})
+	})
+
 	t.Run("transcoder off", func(t *testing.T) {
 		groups++
 		e := apptest.Start(t, "local", "ASSETLAB_WORKERS=1", "ASSETLAB_FFMPEG=/nonexistent/ffmpeg")
@@ -144,7 +170,7 @@ func TestEveryErrorCode(t *testing.T) {
 		})
 	})
 
-	if groups == 4+len(apptest.Backends) { // not when -run picked some
+	if groups == 5+len(apptest.Backends) { // not when -run picked some
 		var missing []string
 		for _, c := range api.Codes {
 			if !seen[string(c)] {

@@ -115,7 +115,7 @@ var Vars = []Var{
 		oneOf("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")),
 	setting("ASSETLAB_HLS_SEGMENT_GRACE", "1m", "how long a finished video's separate HLS segments outlive its transcode, for viewers who loaded a playlist listing them (after it, playlists name byte ranges of the one MP4 per rendition)",
 		func(c *Config) *time.Duration { return &c.SegmentGrace }, duration, within(0, time.Hour)),
-	setting("ASSETLAB_TMP_DIR", "", "where renditions are written before they are uploaded",
+	setting("ASSETLAB_TMP_DIR", "", "where renditions are written before they are uploaded, and resumable uploads on S3 buffer their parts",
 		func(c *Config) *string { return &c.TmpDir }, text).
 		shown("(the system's)"),
 	setting("ASSETLAB_LOG_FORMAT", "text", "`text` or `json`",

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/assetlab/assetlab/server/storage"
@@ -23,6 +24,10 @@ import (
 	"github.com/tus/tusd/v2/pkg/s3store"
 	expslog "golang.org/x/exp/slog"
 )
+
+// concurrentParts caps the parts s3store sends to S3 at once, for the whole
+// server (tusd's default, set here so that the temp disk bound below holds).
+const concurrentParts = 10
 
 // BasePath is where the tus endpoint is mounted.
 const BasePath = "/api/uploads/"
@@ -49,6 +54,9 @@ type Options struct {
 	Raw storage.Composer
 	// S3 is Raw when it is on S3 (nil on the local backend).
 	S3 S3Backend
+	// Videos holds the videos' metadata: a finished upload is known by its
+	// video's.
+	Videos storage.Store
 	// TempDir is where s3store buffers parts before sending them.
 	TempDir string
 	// MaxSize caps Upload-Length.
@@ -71,6 +79,15 @@ type Server struct {
 	finish func(id, key string) error
 	// dir is the local backend's folder of partial files.
 	dir string
+	// store and terminater are tusd's store, for the endpoint's own
+	// answers and for removing an upload refused on its first bytes.
+	store      handler.DataStore
+	terminater handler.TerminaterDataStore
+	// settled holds the uploads whose final PATCH is done with them (stored
+	// or given up): their lock documents go once the lock is let go.
+	settled sync.Map
+	// commitWaits are the pauses between tries to store a video.
+	commitWaits []time.Duration
 }
 
 // New makes the tus endpoint over o.Raw.
@@ -81,7 +98,7 @@ func New(o Options) (*Server, error) {
 	holder := make([]byte, 8)
 	rand.Read(holder)
 	s := &Server{o: o, locker: &Locker{Store: o.Raw, Holder: hex.EncodeToString(holder),
-		Lease: 30 * time.Second, Poll: 250 * time.Millisecond}}
+		Lease: 30 * time.Second, Poll: 250 * time.Millisecond}, commitWaits: commitWaits}
 	composer := handler.NewStoreComposer()
 	switch {
 	case o.S3 != nil:
@@ -94,6 +111,18 @@ func New(o Options) (*Server, error) {
 		store.MinPartSize = 5 << 20
 		store.PreferredPartSize = 8 << 20
 		store.MaxBufferedParts = 2
+		store.SetConcurrentPartUploads(concurrentParts)
+		// Temp disk (s3store's uploadParts and part producer): a PATCH's body
+		// is cut into 8 MiB part files in TempDir as it arrives. A request
+		// holds at most MaxBufferedParts+1 of them waiting to be sent
+		// (24 MiB), plus, when it resumes an upload whose last piece was
+		// under MinPartSize, that piece fetched back (< 5 MiB). Parts being
+		// sent keep their file until sent: at most concurrentParts for the
+		// whole server (80 MiB), which one request may take all of. So one
+		// upload request alone uses under 109 MiB (96 MiB measured for one
+		// 200 MiB PATCH to versitygw), and at most ASSETLAB_MAX_UPLOADS
+		// requests at once (slots shared with POST /api/upload) under
+		// MAX_UPLOADS × 29 MiB + 80 MiB (32 slots: about 1 GiB).
 		store.UseIn(composer)
 	case o.Raw.Files != nil:
 		// Partial files sit beside originals/ under the same root, so that
@@ -112,6 +141,11 @@ func New(o Options) (*Server, error) {
 		return nil, errors.New("tus: the raw store is neither S3 nor local files")
 	}
 	composer.UseLocker(s.locker)
+	// Not offered: an upload's length must be known at creation (the limit
+	// is checked there), and a concatenated upload's parts would each be
+	// checked as if they began a file.
+	composer.UsesConcater, composer.UsesLengthDeferrer = false, false
+	s.store, s.terminater = composer.Core, composer.Terminater
 	h, err := handler.NewHandler(handler.Config{
 		BasePath:                  BasePath,
 		StoreComposer:             composer,
@@ -131,17 +165,45 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP answers a request whose path starts with BasePath.
+// ServeHTTP answers a request whose path starts with BasePath. Every error
+// answer has the API's JSON shape.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	http.StripPrefix(BasePath, s.h).ServeHTTP(w, r)
-	// The lock was let go when the handler returned: a finished upload's
-	// lock documents can go now.
-	if id := w.Header().Get(VideoIDHeader); id != "" && r.Method == http.MethodPatch {
+	switch r.Method {
+	case http.MethodGet:
+		// The API routes HEAD as GET: r.Method tells them apart.
+		s.status(w, r)
+		return
+	case http.MethodHead:
+		if s.headFinished(w, r) {
+			return
+		}
+	case http.MethodDelete:
+		if s.deleteFinished(w, r) {
+			return
+		}
+	case http.MethodPatch, http.MethodPost:
+		if rf := s.firstBytes(r); rf != nil {
+			w.Header().Set("Tus-Resumable", "1.0.0")
+			// The rest of the body is not read.
+			w.Header().Set("Connection", "close")
+			writeJSON(w, r, rf.status, rf.code, rf.msg)
+			return
+		}
+	}
+	jw := &jsonErrors{ResponseWriter: w}
+	http.StripPrefix(BasePath, s.h).ServeHTTP(jw, r)
+	jw.finish(r)
+	// The lock was let go when the handler returned: the lock documents of
+	// an upload its final PATCH is done with can go now, and those a request
+	// for an upload that does not exist made (tusd locks before it looks).
+	uploadID := path.Base(r.URL.Path)
+	_, settled := s.settled.LoadAndDelete(uploadID)
+	gone := jw.status == http.StatusNotFound && r.Method != http.MethodPost
+	if _, err := s.locker.NewLock(uploadID); err == nil && (settled || gone) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
 		defer cancel()
-		uploadID := path.Base(r.URL.Path)
 		if err := s.locker.Forget(ctx, uploadID); err != nil {
-			s.o.Log.Warn("remove the lock of a finished upload", slog.String("upload", uploadID), slog.Any("err", err))
+			s.o.Log.Warn("remove the lock of an upload", slog.String("upload", uploadID), slog.Any("err", err))
 		}
 	}
 }
@@ -175,15 +237,15 @@ func (s *Server) preCreate(hook handler.HookEvent) (handler.HTTPResponse, handle
 	info := hook.Upload
 	switch {
 	case info.SizeIsDeferred:
-		return handler.HTTPResponse{}, handler.FileInfoChanges{}, apiError(http.StatusBadRequest, "bad_request", "Upload-Length is required")
+		return handler.HTTPResponse{}, handler.FileInfoChanges{}, apiError(http.StatusBadRequest, codeBadRequest, "Upload-Length is required")
 	case info.Size == 0:
-		return handler.HTTPResponse{}, handler.FileInfoChanges{}, apiError(http.StatusBadRequest, "empty_file", "the file is empty")
+		return handler.HTTPResponse{}, handler.FileInfoChanges{}, apiError(http.StatusBadRequest, codeEmpty, "the file is empty")
 	case info.Size > s.o.MaxSize:
-		return handler.HTTPResponse{}, handler.FileInfoChanges{}, apiError(http.StatusRequestEntityTooLarge, "file_too_large", "file too large")
+		return handler.HTTPResponse{}, handler.FileInfoChanges{}, apiError(http.StatusRequestEntityTooLarge, codeTooLarge, "file too large")
 	}
 	c, ok := containerOf(info.MetaData)
 	if !ok {
-		return handler.HTTPResponse{}, handler.FileInfoChanges{}, apiError(http.StatusUnsupportedMediaType, "unsupported_type",
+		return handler.HTTPResponse{}, handler.FileInfoChanges{}, apiError(http.StatusUnsupportedMediaType, codeUnsupported,
 			"not a supported video file: upload MP4, MOV, WebM or MKV (name the file in Upload-Metadata filename)")
 	}
 	return handler.HTTPResponse{}, handler.FileInfoChanges{ID: video.NewID() + c.Ext}, nil
@@ -216,18 +278,17 @@ func (s *Server) preFinish(hook handler.HookEvent) (handler.HTTPResponse, error)
 			return handler.HTTPResponse{}, err
 		}
 	}
-	// tusd's state of the upload is of no more use.
-	for _, suffix := range []string{".info", ".part"} {
-		if err := s.o.Raw.Delete(ctx, tusPrefix+object+suffix); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			s.o.Log.Warn("remove a finished upload's state", slog.String("key", tusPrefix+object+suffix), slog.Any("err", err))
-		}
+	// The video is stored before tusd's state is removed. A server that
+	// stops in between leaves a finished video and a stale .info, which a
+	// HEAD or GET answers as finished (the video's metadata is found first)
+	// and the expiry sweep removes. The other order would leave, for a stop
+	// in between, an original no video points to and no upload state
+	// tracks, and a client told 404 that uploads the file again.
+	if err := s.commit(ctx, meta); err != nil {
+		return handler.HTTPResponse{}, s.giveUp(ctx, info.ID, object, meta, fmt.Errorf("finish upload %s: %w", info.ID, err))
 	}
-	if err := s.o.Commit(ctx, meta); err != nil {
-		if derr := s.o.Raw.Delete(ctx, meta.OriginalKey); derr != nil {
-			s.o.Log.Warn("remove an original whose video could not be stored", slog.String("key", meta.OriginalKey), slog.Any("err", derr))
-		}
-		return handler.HTTPResponse{}, fmt.Errorf("finish upload %s: %w", info.ID, err)
-	}
+	s.removeState(ctx, object)
+	s.settled.Store(info.ID, true)
 	s.o.Log.Info("upload stored", slog.String("video_id", id), slog.Int64("bytes", info.Size), slog.String("via", "tus"))
 	return handler.HTTPResponse{Header: handler.HTTPHeader{VideoIDHeader: id}}, nil
 }
