@@ -41,6 +41,8 @@ func (a *API) clientConfig(w http.ResponseWriter, r *http.Request) error {
 	// The stream routes are always served; whether a video has a stream,
 	// its hls_url says.
 	c.Features.HLS = true
+	// Resumable uploads are served wherever the tus endpoint is mounted.
+	c.Features.ResumableUploads = a.Resumable != nil
 	for _, k := range video.Containers {
 		c.AcceptedTypes = append(c.AcceptedTypes, k.ContentType)
 		c.AcceptedExtensions = append(c.AcceptedExtensions, k.Ext)

@@ -142,12 +142,12 @@ func TestClientConfig(t *testing.T) {
 			"accepted_types": ["video/mp4","video/quicktime","video/webm","video/x-matroska"],
 			"accepted_extensions": [".mp4",".mov",".webm",".mkv"],
 			"qualities": ["360p","720p","1080p"],
-			"features": {"resumable_uploads": false, "hls": true, "events": false}}`},
+			"features": {"resumable_uploads": true, "hls": true, "events": false}}`},
 		{[]string{"ASSETLAB_MAX_UPLOAD_BYTES=8MiB"}, `{"max_upload_bytes": 8388608,
 			"accepted_types": ["video/mp4","video/quicktime","video/webm","video/x-matroska"],
 			"accepted_extensions": [".mp4",".mov",".webm",".mkv"],
 			"qualities": ["360p","720p","1080p"],
-			"features": {"resumable_uploads": false, "hls": true, "events": false}}`},
+			"features": {"resumable_uploads": true, "hls": true, "events": false}}`},
 	} {
 		e := apptest.Start(t, "local", c.env...)
 		a := scenario{name: "config", method: "GET", path: "/api/config", status: 200,
