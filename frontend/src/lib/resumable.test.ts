@@ -65,6 +65,7 @@ describe('resumable uploads', () => {
     ['too large, tusd', failure(413, 'ERR_MAX_SIZE_EXCEEDED: maximum size exceeded\n'), "The file is larger than this server's limit."],
     ['not a video', failure(415, '{"error":"not a supported video file","code":"unsupported_type"}'), /^This file is not a video AssetLab can take/],
     ['storage full', failure(507, '{"error":"storage is full","code":"storage_full"}'), /^The server's storage is full/],
+    ['an expired upload', failure(404, '{"error":"no such upload","code":"upload_not_found"}'), /^The server no longer has this upload/],
   ])('says %s in the same words as a plain upload', (_, err, want) => {
     const msg = errorMessage(tusError(err))
     if (typeof want === 'string') expect(msg).toBe(want)
