@@ -772,6 +772,7 @@ describe('resumable uploads (tus)', () => {
     await line(true)
     await page.getByText('Connection lost.').waitFor({ timeout: 10_000 })
     await shot(page, 'tus-1-offline')
+    await assertAccessible(page, 'the upload page, connection lost')
     await sleep(5000)
     assert.equal(await page.getByRole('alert').count(), 0, 'no error while offline')
     assert.ok(await page.locator('[role=progressbar]').count(), 'still uploading')
@@ -831,6 +832,7 @@ describe('resumable uploads (tus)', () => {
     const note = page.getByText(/^Resuming at \d+ %$/)
     await note.waitFor({ timeout: 15_000 })
     await shot(page, 'tus-3-resuming')
+    await assertAccessible(page, 'the upload page, resuming')
     // The server's offset, from its answer to the HEAD, is what the page says.
     const head = px.stats.requests.find((r) => r.method === 'HEAD' && r.status === 200)
     const offset = Number(head.headers['upload-offset'])
@@ -857,6 +859,7 @@ describe('resumable uploads (tus)', () => {
     assert.equal(await page.getByRole('status').innerText(), 'Upload cancelled.')
     assert.equal(await page.getByRole('alert').count(), 0, 'not shown as an error')
     await shot(page, 'tus-4-cancelled')
+    await assertAccessible(page, 'the upload page, cancelled')
     await waitFor('the DELETE', () => px.stats.requests.some((r) => r.method === 'DELETE' && r.status === 204), 30_000, 100)
     const head = await fetch(url + uploadURL, { method: 'HEAD', headers: { Authorization: `Bearer ${token}`, 'Tus-Resumable': '1.0.0' } })
     assert.equal(head.status, 404, 'HEAD on the upload URL')
