@@ -4,11 +4,12 @@
 import { after, before, describe, test as nodeTest } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { freePort, launchChromium } from './harness.mjs'
+import { countingProxy, freePort, launchChromium } from './harness.mjs'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const artifacts = path.join(root, 'test-artifacts', 'e2e')
@@ -84,7 +85,7 @@ async function startServer(env = {}) {
   servers.push(proc)
   const url = `http://127.0.0.1:${port}`
   await waitHealthy(url)
-  return { url }
+  return { url, dir }
 }
 
 /** Uploads bytes as a file named name through the API (of server, by default the shared one); returns the new id. */
@@ -310,7 +311,9 @@ describe('web UI', () => {
     await shot(page, '2b-upload-progress')
     await assertAccessible(page, 'the upload page, uploading')
     await page.click('text=Cancel')
-    assert.match(await page.getByRole('alert').innerText(), /cancelled/)
+    // The person's own doing: said, not shown as an error.
+    assert.equal(await page.getByRole('status').innerText(), 'Upload cancelled.')
+    assert.equal(await page.getByRole('alert').count(), 0)
     const afterCancel = (await (await fetch(base + '/api/videos', { headers: { Authorization: `Bearer ${token}` } })).json()).videos.length
     assert.equal(afterCancel, before, 'a cancelled upload leaves no video')
   })
@@ -696,4 +699,206 @@ describe('accessibility (axe-core)', () => {
       })
     }
   }
+})
+
+// Resumable uploads (tus) from the page, through a proxy that counts the
+// bytes the browser sends to the tus endpoint, on a line throttled to 1 MB/s:
+// the 10 s clip (about 9 MB) goes in 2 MiB chunks, several of them.
+describe('resumable uploads (tus)', () => {
+  const chunk = 2 << 20
+  const server = once(() => startServer())
+  const proxies = []
+  after(() => proxies.forEach((p) => p.close()))
+  let cancelledLocks
+
+  /** A proxy of its own in front of the tus test server, so that each test counts only its bytes. */
+  async function proxy() {
+    const p = await countingProxy((await server()).url)
+    proxies.push(p)
+    return p
+  }
+
+  /** A page of the web UI through px, with the token saved and small chunks. */
+  async function tusPage(px) {
+    const page = await newPage()
+    await page.addInitScript(([c, t]) => {
+      localStorage.setItem('assetlab.uploadChunkBytes', String(c))
+      localStorage.setItem('assetlab.token', t)
+    }, [chunk, token])
+    const cdp = await page.context().newCDPSession(page)
+    await cdp.send('Network.enable')
+    const line = (offline) => cdp.send('Network.emulateNetworkConditions', {
+      offline, latency: 20, downloadThroughput: -1, uploadThroughput: 1_000_000,
+    })
+    await line(false)
+    await page.goto(px.url + '/')
+    return { page, line }
+  }
+
+  const size = () => statSync(clip).size
+  const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex')
+  const tusKeys = (page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('tus::')))
+  const patches = (px) => px.stats.requests.filter((r) => r.method === 'PATCH')
+  const summary = (px) => patches(px).map((r) => `${r.got}/${r.length}${r.whole ? '' : ' cut'} → ${r.status || '-'}`).join(', ')
+
+  /** The video the page uploaded: its stored original is the clip, byte for byte. */
+  async function checkStored(page) {
+    await page.getByText('Uploaded.').waitFor({ timeout: 120_000 })
+    const id = (await page.inputValue('#watch-url')).split('/watch/')[1]
+    const details = await (await fetch(`${(await server()).url}/api/videos/${id}`)).json()
+    assert.equal(details.size, size(), 'stored size')
+    const original = Buffer.from(await (await fetch(details.original_url)).arrayBuffer())
+    assert.equal(sha256(original), sha256(readFileSync(clip)), 'the stored original is the file')
+    return id
+  }
+
+  /** What went on the wire is the file once, plus at most one chunk sent again. */
+  function checkBytes(px, what) {
+    const sent = px.stats.bytes
+    console.log(`${what}: ${sent} bytes sent to the tus endpoint for a ${size()}-byte file ` +
+      `(+${sent - size()}, chunk ${chunk}); PATCHes (got/length → status): ${summary(px)}`)
+    assert.ok(sent >= size(), `the whole file arrived: ${sent} of ${size()}`)
+    assert.ok(sent <= size() + chunk, `at most one chunk sent again: ${sent} > ${size()} + ${chunk}`)
+  }
+
+  test('tus: offline for 5 s mid-upload, the upload goes on by itself once back, and the video plays', async () => {
+    const px = await proxy()
+    const { page, line } = await tusPage(px)
+    const failed = []
+    page.on('requestfailed', (r) => failed.push(`${r.method()} ${r.failure()?.errorText}`))
+    await page.setInputFiles('#file', clip)
+    await waitFor('a third of the file to arrive', () => px.stats.bytes > size() / 3, 60_000, 50)
+    console.log('offline at', Date.now() % 100000)
+    await line(true)
+    await page.getByText('Connection lost.').waitFor({ timeout: 10_000 })
+    await shot(page, 'tus-1-offline')
+    await assertAccessible(page, 'the upload page, connection lost')
+    await sleep(5000)
+    assert.equal(await page.getByRole('alert').count(), 0, 'no error while offline')
+    assert.ok(await page.locator('[role=progressbar]').count(), 'still uploading')
+    await line(false)
+    const id = await checkStored(page)
+    checkBytes(px, 'offline 5 s')
+    // Chromium sends the rest of a PATCH's body as it goes offline, and then
+    // fails the request: the server has the bytes, the page lost the answer,
+    // and asks the server's offset (HEAD) before it goes on.
+    assert.ok(failed.some((f) => f.startsWith('PATCH ')), `the outage broke a PATCH off: ${failed.join(', ')}`)
+    assert.ok(px.stats.requests.some((r) => r.method === 'HEAD' && r.status === 200), 'the offset asked of the server')
+    assert.deepEqual(await tusKeys(page), [], 'nothing left to resume')
+
+    // It transcodes, and plays.
+    await page.click('text=Watch now')
+    await page.waitForURL(`**/watch/${id}`)
+    await page.waitForSelector('video')
+    await page.evaluate(() => {
+      const v = document.querySelector('video')
+      v.muted = true
+      return v.play()
+    })
+    await page.waitForFunction(() => document.querySelector('video').currentTime > 1, null, { timeout: 60_000 })
+    await waitFor('the transcode to end', async () =>
+      (await (await fetch(`${(await server()).url}/api/videos/${id}`)).json()).status === 'done', 240_000, 1000)
+    await shot(page, 'tus-2-plays')
+  })
+
+  test('tus: the connection dropped mid-PATCH for 5 s, the upload goes on by itself from what the server kept', async () => {
+    const px = await proxy()
+    const { page } = await tusPage(px)
+    await page.setInputFiles('#file', clip)
+    // Halfway through a chunk.
+    await waitFor('half of the file to arrive', () => px.stats.bytes > size() / 2 && px.stats.bytes % chunk > chunk / 4, 60_000, 20)
+    px.cut(5000)
+    await page.getByText('Connection lost.').waitFor({ timeout: 10_000 })
+    await shot(page, 'tus-1b-connection-lost')
+    await sleep(5000)
+    assert.equal(await page.getByRole('alert').count(), 0, 'no error during the outage')
+    await checkStored(page)
+    checkBytes(px, 'connection dropped 5 s')
+    assert.ok(patches(px).some((r) => !r.whole), `a PATCH was cut off mid-body: ${summary(px)}`)
+    assert.deepEqual(await tusKeys(page), [], 'nothing left to resume')
+  })
+
+  test('tus: the page reloaded mid-upload, the same file chosen again resumes where it stopped', async () => {
+    const px = await proxy()
+    const { page, line } = await tusPage(px)
+    await page.setInputFiles('#file', clip)
+    await waitFor('two fifths of the file to arrive', () => px.stats.bytes > (2 * size()) / 5, 60_000, 50)
+    assert.equal((await tusKeys(page)).length, 1, 'the upload is kept for resuming')
+    await page.reload()
+    await line(false)
+    await page.locator('.drop').waitFor()
+    const before = px.stats.bytes
+    await page.setInputFiles('#file', clip)
+    const note = page.getByText(/^Resuming at \d+ %$/)
+    await note.waitFor({ timeout: 15_000 })
+    await shot(page, 'tus-3-resuming')
+    await assertAccessible(page, 'the upload page, resuming')
+    // The server's offset, from its answer to the HEAD, is what the page says.
+    const head = px.stats.requests.find((r) => r.method === 'HEAD' && r.status === 200)
+    const offset = Number(head.headers['upload-offset'])
+    assert.ok(offset > 0 && offset <= before, `resumed at ${offset}, of ${before} bytes sent before the reload`)
+    assert.equal(await note.innerText(), `Resuming at ${Math.floor((100 * offset) / size())} %`)
+    assert.equal(px.stats.requests.filter((r) => r.method === 'POST').length, 1, 'no second upload created')
+    await checkStored(page)
+    checkBytes(px, 'reload')
+    assert.deepEqual(await tusKeys(page), [], 'nothing left to resume')
+  })
+
+  test('tus: Cancel ends the upload on the server, nothing of it left', async () => {
+    const { url, dir } = await server()
+    const px = await proxy()
+    const { page } = await tusPage(px)
+    const count = async () => (await (await fetch(url + '/api/videos', { headers: { Authorization: `Bearer ${token}` } })).json()).videos.length
+    const videos = await count()
+    await page.setInputFiles('#file', clip)
+    await waitFor('a fifth of the file to arrive', () => px.stats.bytes > size() / 5, 60_000, 50)
+    const created = px.stats.requests.find((r) => r.method === 'POST' && r.status === 201)
+    const uploadURL = new URL(created.headers.location, url).pathname
+    const uploadID = uploadURL.split('/').pop()
+    await page.click('text=Cancel')
+    assert.equal(await page.getByRole('status').innerText(), 'Upload cancelled.')
+    assert.equal(await page.getByRole('alert').count(), 0, 'not shown as an error')
+    await shot(page, 'tus-4-cancelled')
+    await assertAccessible(page, 'the upload page, cancelled')
+    await waitFor('the DELETE', () => px.stats.requests.some((r) => r.method === 'DELETE' && r.status === 204), 30_000, 100)
+    const head = await fetch(url + uploadURL, { method: 'HEAD', headers: { Authorization: `Bearer ${token}`, 'Tus-Resumable': '1.0.0' } })
+    assert.equal(head.status, 404, 'HEAD on the upload URL')
+    assert.deepEqual(await tusKeys(page), [], 'nothing left to resume')
+    assert.equal(await count(), videos, 'no video')
+    const left = readdirSync(dir, { recursive: true }).filter((f) => String(f).includes(uploadID.split('.')[0]))
+    cancelledLocks = left.filter((f) => String(f).startsWith(path.join('data', 'raw', 'uploads', 'locks')))
+    assert.deepEqual(left.filter((f) => !cancelledLocks.includes(f)), [], 'no file of the upload left on the server')
+  })
+
+  // Known: the server's DELETE removes the upload but not its lock documents
+  // (uploads/locks/{id}/); marked TODO until the server forgets them.
+  nodeTest('tus: a cancelled upload leaves no lock documents', {
+    skip: only && !only.test('tus: cancel') ? 'not in E2E_ONLY' : false,
+    todo: 'the server keeps the lock documents of a terminated upload',
+  }, () => {
+    assert.ok(cancelledLocks, 'needs the cancel test')
+    assert.deepEqual(cancelledLocks, [], 'lock documents left')
+  })
+
+  test('tus: a server without resumable uploads gets one POST /api/upload', async () => {
+    const { url } = await server()
+    const page = await newPage()
+    await page.addInitScript((t) => localStorage.setItem('assetlab.token', t), token)
+    await page.route('**/api/config', async (route) => {
+      const res = await route.fetch()
+      const body = await res.json()
+      body.features.resumable_uploads = false
+      await route.fulfill({ response: res, json: body })
+    })
+    const sent = []
+    page.on('request', (r) => {
+      const p = new URL(r.url()).pathname
+      if (p.startsWith('/api/upload')) sent.push(`${r.method()} ${p}`)
+    })
+    await page.goto(url + '/')
+    await page.waitForResponse('**/api/config')
+    await page.setInputFiles('#file', clip)
+    await checkStored(page)
+    assert.deepEqual(sent, ['POST /api/upload'])
+  })
 })

@@ -1,14 +1,15 @@
 // The upload flow as one state object, the same for the browser (the page
-// sends a File with XMLHttpRequest) and the desktop app (Go reads the file
-// from disk and sends it): phase, bytes, speed, time left; start and cancel.
-// The page only draws it.
-import type { ServerConfig, Transfer, UploadProgress } from './api'
-import { errorMessage } from './errors'
+// sends a File, resumably with tus where the server can take it) and the
+// desktop app (Go reads the file from disk and sends it): phase, bytes,
+// speed, time left, resuming; start and cancel. The page only draws it.
+import type { ServerConfig, Transfer } from './api'
+import { errorCode, errorMessage } from './errors'
 import { checkFile, Rate } from './format'
+import type { ResumableProgress } from './resumable'
 
-export type Phase = 'idle' | 'uploading' | 'done' | 'failed'
+export type Phase = 'idle' | 'uploading' | 'done' | 'failed' | 'cancelled'
 
-type Send<T> = (what: T, onProgress: (p: UploadProgress) => void) => Transfer
+type Send<T> = (what: T, onProgress: (p: ResumableProgress) => void) => Transfer
 
 export interface UploadIO {
   /** Starts sending a file chosen in the browser. */
@@ -37,10 +38,19 @@ export class Upload {
   message = $state('')
   /** The new video's ID once done. */
   videoId = $state('')
+  /** Where an upload left unfinished by an earlier page resumed, in bytes; NaN for a new one. */
+  resumedAt = $state(NaN)
+  /** True while the connection is lost and the upload waits to go on by itself. */
+  retrying = $state(false)
 
   readonly percent = $derived(this.total > 0 ? Math.min(100, Math.floor((100 * this.loaded) / this.total)) : 0)
+  /** "Resuming at 43 %", or '' for an upload that started from the beginning. */
+  readonly resumeNote = $derived(
+    Number.isFinite(this.resumedAt) && this.total > 0 ? `Resuming at ${Math.floor((100 * this.resumedAt) / this.total)} %` : '',
+  )
 
   #abort: (() => void) | null = null
+  #cancelled = false
 
   constructor(private io: UploadIO) {}
 
@@ -59,9 +69,11 @@ export class Upload {
     return this.#run(baseName(path), 0, (onProgress) => this.io.sendPath(path, onProgress))
   }
 
-  /** Cancels the upload under way; it ends as failed, "Upload cancelled." */
+  /** Cancels the upload under way; it ends as cancelled, "Upload cancelled." */
   cancel(): void {
-    this.#abort?.()
+    if (!this.#abort) return
+    this.#cancelled = true
+    this.#abort()
   }
 
   /** Back to the start, for another upload. */
@@ -71,6 +83,7 @@ export class Upload {
     this.fileName = ''
     this.videoId = ''
     this.message = ''
+    this.resumedAt = NaN
   }
 
   /** Shows a problem met before anything was sent (no file chosen, say). */
@@ -84,7 +97,7 @@ export class Upload {
     return Promise.resolve()
   }
 
-  async #run(name: string, size: number, start: (onProgress: (p: UploadProgress) => void) => Transfer): Promise<void> {
+  async #run(name: string, size: number, start: (onProgress: (p: ResumableProgress) => void) => Transfer): Promise<void> {
     this.fileName = name
     this.phase = 'uploading'
     this.message = ''
@@ -93,14 +106,30 @@ export class Upload {
     this.total = size
     this.speed = 0
     this.eta = NaN
+    this.resumedAt = NaN
+    this.retrying = false
+    this.#cancelled = false
     const now = this.io.now ?? (() => performance.now())
-    const rate = new Rate()
+    let rate = new Rate()
     rate.update(0, now())
     let t: Transfer
     try {
       t = start((p) => {
+        this.retrying = !!p.retrying
+        if (p.resumedAt !== undefined) this.resumedAt = p.resumedAt
+        const fresh = p.resumedAt !== undefined || p.retrying || p.loaded < this.loaded
         this.loaded = p.loaded
         this.total = p.total
+        if (fresh) {
+          // Where a resumed upload starts, a wait for the connection, or the
+          // offset the server kept after a drop: the speed so far says
+          // nothing of what comes; it is measured from here.
+          rate = new Rate()
+          rate.update(p.loaded, now())
+          this.speed = 0
+          this.eta = NaN
+          return
+        }
         rate.update(p.loaded, now())
         this.speed = rate.speed
         this.eta = rate.eta(p.loaded, p.total)
@@ -115,9 +144,14 @@ export class Upload {
       this.loaded = this.total
       this.phase = 'done'
     } catch (e) {
-      this.#fail(errorMessage(e))
+      if (this.#cancelled || errorCode(e) === 'cancelled') {
+        // The person's own doing, not an error.
+        this.phase = 'cancelled'
+        this.message = 'Upload cancelled.'
+      } else this.#fail(errorMessage(e))
     } finally {
       this.#abort = null
+      this.retrying = false
     }
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
-import { ApiError, defaultConfig, type ServerConfig, type UploadProgress, type UploadResult } from './api'
+import { ApiError, defaultConfig, type ServerConfig, type UploadResult } from './api'
+import type { ResumableProgress as UploadProgress } from './resumable'
 import { Upload, type UploadIO } from './upload.svelte'
 
 /** A transfer the test drives: progress, then an answer or a failure. */
@@ -61,7 +62,52 @@ describe('Upload', () => {
     up.cancel()
     await done
     expect(t.abort).toHaveBeenCalledOnce()
-    expect([up.phase, up.message]).toEqual(['failed', 'Upload cancelled.'])
+    expect([up.phase, up.message]).toEqual(['cancelled', 'Upload cancelled.'])
+  })
+
+  it('cancels the desktop app\'s upload too, whatever words Go rejects with', async () => {
+    const { up, t } = setup()
+    t.abort.mockImplementation(() => t.reject('upload cancelled'))
+    const done = up.path('/tmp/clip.mp4')
+    up.cancel()
+    await done
+    expect([up.phase, up.message]).toEqual(['cancelled', 'Upload cancelled.'])
+  })
+
+  it('says where a resumed upload goes on from, and counts speed from there', async () => {
+    const { up, t, tick } = setup()
+    const done = up.file(file('clip.mp4', 100 << 20))
+    expect(up.resumeNote).toBe('')
+    tick(1000)
+    t.progress({ loaded: 43 << 20, total: 100 << 20, resumedAt: 43 << 20 })
+    expect([up.resumeNote, up.percent, up.speed]).toEqual(['Resuming at 43 %', 43, 0])
+    tick(1000)
+    t.progress({ loaded: 44 << 20, total: 100 << 20 })
+    expect(up.speed).toBe(1 << 20) // 1 MiB in 1 s, not 44
+    t.resolve({ id: 'v1', key: '' })
+    await done
+    expect(up.phase).toBe('done')
+    up.reset()
+    expect(up.resumeNote).toBe('')
+  })
+
+  it('shows a lost connection while it waits, and goes on from the offset the server has', async () => {
+    const { up, t, tick } = setup()
+    const done = up.file(file('clip.mp4', 10 << 20))
+    tick(1000)
+    t.progress({ loaded: 6 << 20, total: 10 << 20 })
+    t.progress({ loaded: 6 << 20, total: 10 << 20, retrying: true })
+    expect([up.retrying, up.phase, up.loaded, up.speed, up.eta]).toEqual([true, 'uploading', 6 << 20, 0, NaN])
+    // The server kept 5 MiB of the 6 sent.
+    tick(5000)
+    t.progress({ loaded: 5 << 20, total: 10 << 20 })
+    expect([up.retrying, up.loaded, up.speed]).toEqual([false, 5 << 20, 0])
+    tick(1000)
+    t.progress({ loaded: 7 << 20, total: 10 << 20 })
+    expect(up.speed).toBe(2 << 20)
+    t.resolve({ id: 'v1', key: '' })
+    await done
+    expect([up.phase, up.retrying]).toEqual(['done', false])
   })
 
   it("says the server's refusal in the client's words", async () => {

@@ -1,0 +1,182 @@
+// Resumable uploads (tus 1.0, /api/uploads/) with tus-js-client: the file
+// goes in chunks, a dropped connection is retried from the offset the server
+// has, and a page reload can resume from it (tus-js-client keeps the upload
+// URL in localStorage under a fingerprint of the file). Beside api.ts, whose
+// plain POST /api/upload stays for servers without the feature; it speaks to
+// the server as api.ts does: the same token, the same ApiErrors.
+import { DetailedError, Upload as TusUpload } from 'tus-js-client'
+import { ApiError, serverURL, uploadVideo, type ServerConfig, type Transfer, type UploadProgress } from './api'
+
+/**
+ * 16 MiB a PATCH: the server's S3 store cuts a body into 8 MiB parts, so a
+ * chunk is two whole parts with no remainder left over for the next PATCH;
+ * small enough that a proxy which drops a broken request whole costs at most
+ * 16 MiB again (at 20 Mbit/s, under 7 s), large enough that the request per
+ * chunk costs nothing next to its transfer.
+ */
+export const defaultChunkBytes = 16 << 20
+
+/** localStorage key of a different chunk size (bytes), for tests on small files. */
+export const chunkBytesKey = 'assetlab.uploadChunkBytes'
+
+/**
+ * Waits before each retry, in ms, growing: the first right away, then up to a
+ * minute apart; about ten minutes in all. The count starts again whenever
+ * the server has taken more bytes.
+ */
+export const retryDelays = [0, 1000, 2000, 4000, 8000, 15000, 30000, 30000, 60000, 60000, 60000, 60000, 60000, 60000, 60000, 60000]
+
+/** The header of the last PATCH's answer that names the new video. */
+export const videoIdHeader = 'Upload-Video-Id'
+
+/** What a resumable upload reports beyond its bytes. */
+export interface ResumableProgress extends UploadProgress {
+  /** Set on the first report of an upload resumed from a previous page: the bytes the server had. */
+  resumedAt?: number
+  /** True while the connection is lost and the upload waits to try again. */
+  retrying?: boolean
+}
+
+/** The chunk size in force: the default, unless a test set another. */
+export function chunkBytes(storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage): number {
+  const n = Number(storage?.getItem(chunkBytesKey))
+  return Number.isInteger(n) && n >= 64 << 10 ? n : defaultChunkBytes
+}
+
+/**
+ * Whether to try again after err: on no answer (the network), a 5xx, a 409
+ * (offset mismatch: the HEAD before the retry gets the right one) and a 423
+ * (locked by the request the drop cut off, which the server lets go of).
+ * Unlike tus-js-client's default, also while the browser says it is offline:
+ * that is exactly when it should wait and try again.
+ */
+export function shouldRetry(err: DetailedError | Error): boolean {
+  const status = err instanceof DetailedError ? (err.originalResponse?.getStatus() ?? 0) : 0
+  return status === 0 || status >= 500 || status === 409 || status === 423
+}
+
+/** The ApiError for a failed tus request: the server's JSON {"error", "code"} if it sent one. */
+export function tusError(err: DetailedError | Error): ApiError {
+  const res = err instanceof DetailedError ? err.originalResponse : null
+  if (!res || res.getStatus() === 0) return new ApiError(0, 'unreachable')
+  let body: { error?: unknown; code?: unknown } = {}
+  try {
+    body = JSON.parse(res.getBody()) ?? {}
+  } catch {
+    // tusd's own refusals are plain text; the status speaks for them.
+  }
+  return new ApiError(
+    res.getStatus(),
+    typeof body.code === 'string' ? body.code : '',
+    typeof body.error === 'string' ? body.error : '',
+  )
+}
+
+/**
+ * Uploads file with tus, resuming an upload of the same file that an earlier
+ * page left unfinished. abort() ends it on the server too (DELETE); done then
+ * rejects with an ApiError whose code is "cancelled".
+ */
+export function uploadResumable(file: File, token: string, onProgress: (p: ResumableProgress) => void): Transfer {
+  let tus!: TusUpload
+  let cancelled = false
+  let waiting = false
+  let resuming = false
+  let sent = 0
+  let fail!: (e: unknown) => void
+  const finished = () => removeEventListener('online', retryNow)
+  // Back online while waiting to retry: retry now, not at the end of the wait.
+  const retryNow = () => {
+    if (!waiting || cancelled) return
+    waiting = false
+    void tus.abort().then(() => !cancelled && tus.start())
+  }
+
+  const done = new Promise<{ id: string; key: string }>((resolve, reject) => {
+    fail = reject
+    tus = new TusUpload(file, {
+      endpoint: serverURL() + '/api/uploads/',
+      headers: { Authorization: `Bearer ${token}` },
+      metadata: { filename: file.name, filetype: file.type },
+      chunkSize: chunkBytes(),
+      retryDelays,
+      removeFingerprintOnSuccess: true,
+      onShouldRetry: (err) => {
+        const again = shouldRetry(err)
+        if (again) {
+          waiting = true
+          onProgress({ loaded: sent, total: file.size, retrying: true })
+        }
+        return again
+      },
+      onAfterResponse: (req, res) => {
+        // The offset a resumed upload goes on from, before any byte is sent.
+        // (A 404 there: the upload expired, and a new one starts from 0.)
+        if (resuming && req.getMethod() === 'HEAD') {
+          resuming = false
+          const at = Number(res.getHeader('Upload-Offset'))
+          if (res.getStatus() === 200 && Number.isFinite(at)) {
+            sent = at
+            onProgress({ loaded: at, total: file.size, resumedAt: at })
+          }
+        }
+      },
+      onProgress: (loaded, total) => {
+        waiting = false
+        sent = loaded
+        onProgress({ loaded, total })
+      },
+      onSuccess: ({ lastResponse }) => {
+        finished()
+        const id = lastResponse.getHeader(videoIdHeader)
+        if (id) resolve({ id, key: '' })
+        else reject(new ApiError(lastResponse.getStatus(), '', 'the server did not name the new video'))
+      },
+      onError: (err) => {
+        finished()
+        reject(tusError(err))
+      },
+    })
+  })
+  addEventListener('online', retryNow)
+
+  void (async () => {
+    try {
+      const previous = await tus.findPreviousUploads()
+      if (cancelled) return
+      // The newest, if the page left more than one.
+      const last = previous.sort((a, b) => Date.parse(b.creationTime) - Date.parse(a.creationTime))[0]
+      if (last) {
+        resuming = true
+        tus.resumeFromPreviousUpload(last)
+      }
+    } catch {
+      // No localStorage (a private window, say): a new upload, not resumable after a reload.
+    }
+    if (!cancelled) tus.start()
+  })()
+
+  return {
+    done,
+    abort: () => {
+      if (cancelled) return
+      cancelled = true
+      finished()
+      fail(new ApiError(-1, 'cancelled'))
+      // The server forgets the upload (DELETE, retried like the rest); the
+      // fingerprint goes with it.
+      tus.abort(true).catch(() => {
+        // The server's expiry removes it in the end.
+      })
+    },
+  }
+}
+
+type SendFile = (file: File, token: string, onProgress: (p: ResumableProgress) => void) => Transfer
+
+const plainUpload: SendFile = (file, token, onProgress) => uploadVideo(file, file.name, token, onProgress)
+
+/** How a file chosen in the page is sent: resumably where the server offers it, else in one POST /api/upload. */
+export function fileSender(cfg: ServerConfig, resumable: SendFile = uploadResumable, plain: SendFile = plainUpload): SendFile {
+  return cfg.features.resumable_uploads ? resumable : plain
+}
