@@ -31,6 +31,11 @@ const (
 	CodeTooManyUploads     Code = "too_many_uploads"
 	CodeStorageFull        Code = "storage_full"
 	CodeStorageUnavailable Code = "storage_unavailable"
+
+	// Resumable uploads: past their expiry (410), or in use by another
+	// request (423).
+	CodeUploadExpired Code = "upload_expired"
+	CodeUploadLocked  Code = "upload_locked"
 	// The in-process transcoder cannot work (/readyz).
 	CodeTranscoderOff Code = "transcoder_off"
 	// Anything unexpected; the server logs it.
@@ -45,4 +50,5 @@ var Codes = []Code{
 	CodeFileTooLarge, CodeUnsupportedType, CodeEmptyFile,
 	CodeUploadInterrupted, CodeTooManyUploads, CodeStorageFull,
 	CodeStorageUnavailable, CodeTranscoderOff, CodeInternal,
+	CodeUploadExpired, CodeUploadLocked,
 }

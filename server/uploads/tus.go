@@ -55,6 +55,8 @@ type Options struct {
 	MaxSize int64
 	// Stall is how long a PATCH body may stall before it is cut off.
 	Stall time.Duration
+	// Expiry is how long an upload lives from its creation.
+	Expiry time.Duration
 	// Commit stores the metadata and the job of a complete original and
 	// wakes the worker, as a plain upload does.
 	Commit func(ctx context.Context, meta video.Meta) error
@@ -63,9 +65,10 @@ type Options struct {
 
 // Server answers tus 1.0 requests under BasePath.
 type Server struct {
-	o      Options
-	h      *handler.Handler
-	locker *Locker
+	o        Options
+	h        *handler.Handler
+	locker   *Locker
+	composer *handler.StoreComposer
 	// finish moves a complete upload to its original's key (local backend);
 	// nil when the store wrote it there already (S3).
 	finish func(id, key string) error
@@ -77,6 +80,9 @@ type Server struct {
 func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.Expiry <= 0 {
+		o.Expiry = 24 * time.Hour
 	}
 	holder := make([]byte, 8)
 	rand.Read(holder)
@@ -112,6 +118,7 @@ func New(o Options) (*Server, error) {
 		return nil, errors.New("tus: the raw store is neither S3 nor local files")
 	}
 	composer.UseLocker(s.locker)
+	s.composer = composer
 	h, err := handler.NewHandler(handler.Config{
 		BasePath:                  BasePath,
 		StoreComposer:             composer,
@@ -133,6 +140,9 @@ func New(o Options) (*Server, error) {
 
 // ServeHTTP answers a request whose path starts with BasePath.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if w, r = s.before(w, r); r == nil {
+		return
+	}
 	http.StripPrefix(BasePath, s.h).ServeHTTP(w, r)
 	// The lock was let go when the handler returned: a finished upload's
 	// lock documents can go now.
@@ -186,7 +196,8 @@ func (s *Server) preCreate(hook handler.HookEvent) (handler.HTTPResponse, handle
 		return handler.HTTPResponse{}, handler.FileInfoChanges{}, apiError(http.StatusUnsupportedMediaType, "unsupported_type",
 			"not a supported video file: upload MP4, MOV, WebM or MKV (name the file in Upload-Metadata filename)")
 	}
-	return handler.HTTPResponse{}, handler.FileInfoChanges{ID: video.NewID() + c.Ext}, nil
+	resp, meta := s.stamp(info.MetaData, time.Now())
+	return resp, handler.FileInfoChanges{ID: video.NewID() + c.Ext, MetaData: meta}, nil
 }
 
 // preFinish runs once the last byte is stored, before the final PATCH is
