@@ -166,6 +166,9 @@ func TestTusResumeAfterKill(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			start := time.Now()
 			st := newTusStorage(t, backend)
+			// Where s3store buffers parts, to see what a killed process leaves.
+			tmp := t.TempDir()
+			st.env = append(st.env, "TMPDIR="+tmp)
 			a := apptest.StartProcess(t, bin, st.env...)
 			path := tusCreate(t, a.URL, len(data))
 			half := len(data) / 2
@@ -195,8 +198,10 @@ func TestTusResumeAfterKill(t *testing.T) {
 			pw.CloseWithError(io.ErrUnexpectedEOF)
 			<-sent
 
-			b := apptest.StartProcess(t, bin, append(st.env, "ASSETLAB_WORKERS=1")...)
+			b := apptest.StartProcess(t, bin, append(st.env, "ASSETLAB_WORKERS=1", "ASSETLAB_JANITOR_INTERVAL=1s")...)
+			asked := time.Now()
 			off := tusOffset(t, b.URL, path)
+			t.Logf("the first HEAD after the restart was answered in %v", time.Since(asked).Round(100*time.Millisecond))
 			if off < half || off > len(data) {
 				t.Fatalf("offset after the restart: got %d, want from %d to %d", off, half, len(data))
 			}
@@ -213,6 +218,20 @@ func TestTusResumeAfterKill(t *testing.T) {
 				t.Fatalf("original: got %d bytes that differ from the %d of the file", len(got), len(data))
 			}
 			waitDone(t, b.URL, id)
+			// The part buffers the killed process left are removed.
+			var buffers []string
+			if !apptest.Within(30*time.Second, func() bool {
+				buffers = nil
+				filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
+					if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), "tusd-") {
+						buffers = append(buffers, p)
+					}
+					return nil
+				})
+				return len(buffers) == 0
+			}) {
+				t.Errorf("part buffers left: %v", buffers)
+			}
 			t.Logf("%s: kill, resume and transcode took %v", backend, time.Since(start).Round(100*time.Millisecond))
 		})
 	}

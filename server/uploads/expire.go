@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -165,11 +167,39 @@ func (e *extensionWriter) Write(b []byte) (int, error) {
 
 func (e *extensionWriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
-// RunJanitor removes expired uploads every interval until ctx ends.
+// tempParent holds the folders in which each process's s3store buffers
+// parts: a process killed mid-PATCH leaves its buffers there, and the
+// janitor of any process on the machine removes them (storage.ReapOwnedDirs).
+func (s *Server) tempParent() string {
+	dir := s.o.TempDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "assetlab-tus")
+}
+
+// newTempDir makes this process's folder of part buffers.
+func (s *Server) newTempDir() (string, error) {
+	dir, err := storage.NewOwnedDir(s.tempParent(), s.locker.Holder)
+	if err != nil {
+		return "", fmt.Errorf("tus: %w", err)
+	}
+	return dir, nil
+}
+
+// RunJanitor removes expired uploads every interval until ctx ends, and on
+// S3 the part buffers of processes that ended.
 func (s *Server) RunJanitor(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		if s.o.S3 != nil {
+			if n, err := storage.ReapOwnedDirs(s.tempParent()); err != nil {
+				s.o.Log.Warn("removing the part buffers of processes that ended failed", slog.Any("err", err))
+			} else if n > 0 {
+				s.o.Log.Info("removed the part buffers of processes that ended", slog.Int("processes", n))
+			}
+		}
 		n, err := s.Expire(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.o.Log.Warn("removing expired resumable uploads failed", slog.Any("err", err))
@@ -331,3 +361,9 @@ func (s *Server) multipartOpen(ctx context.Context, key, uploadID string) (bool,
 	}
 	return false, fmt.Errorf("list the parts of %s: %w", key, err)
 }
+
+// lockLease is how long an upload's lock outlives a process that died
+// holding it. It is shorter than tusd's wait for a lock (20 s), so that the
+// first HEAD of a client resuming after a crash mid-PATCH gets the offset
+// rather than a 423; the holder renews it every third.
+const lockLease = 10 * time.Second

@@ -87,7 +87,7 @@ func New(o Options) (*Server, error) {
 	holder := make([]byte, 8)
 	rand.Read(holder)
 	s := &Server{o: o, locker: &Locker{Store: o.Raw, Holder: hex.EncodeToString(holder),
-		Lease: 30 * time.Second, Poll: 250 * time.Millisecond}}
+		Lease: lockLease, Poll: 250 * time.Millisecond}}
 	composer := handler.NewStoreComposer()
 	switch {
 	case o.S3 != nil:
@@ -96,7 +96,11 @@ func New(o Options) (*Server, error) {
 		store := s3store.New(o.S3.Bucket(), o.S3.Client())
 		store.ObjectPrefix = "originals/"
 		store.MetadataObjectPrefix = tusPrefix
-		store.TemporaryDirectory = o.TempDir
+		tmp, err := s.newTempDir()
+		if err != nil {
+			return nil, err
+		}
+		store.TemporaryDirectory = tmp
 		store.MinPartSize = 5 << 20
 		store.PreferredPartSize = 8 << 20
 		store.MaxBufferedParts = 2
