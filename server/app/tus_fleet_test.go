@@ -237,15 +237,22 @@ func TestTusResumeAfterKill(t *testing.T) {
 	}
 }
 
-// Two API servers on one versitygw serve one resumable upload: half through
-// one, the rest through the other. Two PATCHes to one upload at the same
-// offset at once, one through each server: exactly one is stored, the other
-// refused (409 or 423), and the upload's bytes are the file's.
+// Two API servers on one versitygw (or one data folder) serve one resumable
+// upload: half through one, the rest through the other. Two PATCHes to one
+// upload at the same offset at once, one through each server: exactly one is
+// stored, the other refused (409 or 423), and the upload's bytes are the
+// file's.
 func TestTusTwoServers(t *testing.T) {
 	bin := apptest.BuildServer(t)
 	data := tusClip(t)
+	for _, backend := range apptest.Backends {
+		t.Run(backend, func(t *testing.T) { testTusTwoServers(t, bin, backend, data) })
+	}
+}
+
+func testTusTwoServers(t *testing.T, bin, backend string, data []byte) {
 	start := time.Now()
-	st := newTusStorage(t, "s3")
+	st := newTusStorage(t, backend)
 	a := apptest.StartProcess(t, bin, st.env...)
 	b := apptest.StartProcess(t, bin, append(st.env, "ASSETLAB_WORKERS=1")...)
 
@@ -325,5 +332,5 @@ func TestTusTwoServers(t *testing.T) {
 		}
 		waitDone(t, b.URL, id)
 	})
-	t.Logf("two servers took %v", time.Since(start).Round(100*time.Millisecond))
+	t.Logf("%s: two servers took %v", backend, time.Since(start).Round(100*time.Millisecond))
 }
