@@ -98,7 +98,7 @@ func (a *API) Handler() http.Handler {
 		// Players (hls.js) read the range and size of what they fetch,
 		// also from the local backend's /files route.
 		ExposedHeaders: []string{"Location", "Upload-Offset", "Upload-Length", "Retry-After",
-			"Content-Range", "Content-Length", "Accept-Ranges", "ETag", "Upload-Video-Id", "Tus-Resumable"},
+			"Content-Range", "Content-Length", "Accept-Ranges", "ETag", "Upload-Video-Id", "Tus-Resumable", "Upload-Expires"},
 		MaxAge: 600,
 	}))
 	r.Use(headAsGet)

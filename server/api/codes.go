@@ -37,6 +37,7 @@ const (
 	CodeUploadNotFound Code = "upload_not_found"
 	CodeOffsetMismatch Code = "offset_mismatch"
 	CodeUploadLocked   Code = "upload_locked"
+	CodeUploadExpired Code = "upload_expired"
 	// The in-process transcoder cannot work (/readyz).
 	CodeTranscoderOff Code = "transcoder_off"
 	// Anything unexpected; the server logs it.
@@ -51,5 +52,5 @@ var Codes = []Code{
 	CodeFileTooLarge, CodeUnsupportedType, CodeEmptyFile,
 	CodeUploadInterrupted, CodeTooManyUploads, CodeStorageFull,
 	CodeStorageUnavailable, CodeUploadNotFound, CodeOffsetMismatch,
-	CodeUploadLocked, CodeTranscoderOff, CodeInternal,
+	CodeUploadLocked, CodeUploadExpired, CodeTranscoderOff, CodeInternal,
 }

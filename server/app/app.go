@@ -47,6 +47,7 @@ type Server struct {
 	wake   chan string
 	url    string
 	token  string
+	tus    *uploads.Server
 
 	workerMu   sync.Mutex
 	workerErrs map[int]error // by loop, as last reported
@@ -116,6 +117,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		TempDir: cmp.Or(cfg.TmpDir, os.TempDir()),
 		MaxSize: cfg.MaxUploadBytes,
 		Stall:   cfg.UploadStallTimeout,
+		Expiry:  cfg.UploadExpiry,
 		Commit:  func(ctx context.Context, m video.Meta) error { return a.CommitUpload(ctx, m) },
 		Log:     log,
 	})
@@ -123,6 +125,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
+	s.tus = tus
 	a = api.New(api.Options{
 		Raw:            set.Raw,
 		Videos:         set.Videos,
@@ -198,6 +201,9 @@ func (s *Server) Run(ctx context.Context) error {
 			errc <- err
 		}
 	})
+
+	// Expired resumable uploads are removed at the janitor's pace.
+	wg.Go(func() { s.tus.RunJanitor(ctx, s.cfg.JanitorInterval) })
 
 	for i := range s.cfg.Workers {
 		w := worker.New(s.cfg, s.stores.Raw, s.stores.Videos, s.log.With(slog.Int("loop", i)))

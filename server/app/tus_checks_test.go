@@ -19,25 +19,6 @@ import (
 // webmHead is the start of a WebM file's EBML header.
 var webmHead = []byte("\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02")
 
-// tusCreate creates an upload of size bytes named filename and returns its
-// path (/api/uploads/{id}).
-func tusCreate(t *testing.T, e *apptest.Env, filename string, size int) string {
-	t.Helper()
-	resp, body := tusDo(t, "POST", e.URL+"/api/uploads/", apptest.Token, nil, map[string]string{
-		"Upload-Length": strconv.Itoa(size), "Upload-Metadata": tusMeta(filename)})
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create: got %d %s, want 201", resp.StatusCode, body)
-	}
-	loc := resp.Header.Get("Location")
-	return loc[strings.Index(loc, "/api/uploads/"):]
-}
-
-func tusPatch(t *testing.T, e *apptest.Env, path string, offset int, data []byte) (*http.Response, string) {
-	t.Helper()
-	return tusDo(t, "PATCH", e.URL+path, apptest.Token, data, map[string]string{
-		"Content-Type": "application/offset+octet-stream", "Upload-Offset": strconv.Itoa(offset)})
-}
-
 // errorOf decodes an error answer and checks its shape: JSON, with a
 // message and one of the API's codes.
 func errorOf(t *testing.T, what string, resp *http.Response, body string) string {
@@ -97,8 +78,8 @@ func TestTusChecksTheFirstBytes(t *testing.T) {
 				{"mp4 named .mkv", "clip.mkv", apptest.VideoBytes(1 << 20), "MP4 or QuickTime"},
 			}
 			for _, tt := range tests {
-				path := tusCreate(t, e, tt.filename, len(tt.data))
-				resp, body := tusPatch(t, e, path, 0, tt.data[:512<<10])
+				path := tusCreate(t, e.URL, tt.filename, len(tt.data))
+				resp, body := tusPatch(t, e.URL, path, 0, tt.data[:512<<10])
 				if resp.StatusCode != http.StatusUnsupportedMediaType {
 					t.Fatalf("%s: first patch: got %d %s, want 415", tt.name, resp.StatusCode, body)
 				}
@@ -125,13 +106,13 @@ func TestTusChecksTheFirstBytes(t *testing.T) {
 			// A first PATCH too short to tell is refused; the upload stays,
 			// and takes a proper first PATCH afterwards.
 			data := apptest.VideoBytes(1 << 20)
-			path := tusCreate(t, e, "clip.mp4", len(data))
-			resp, body := tusPatch(t, e, path, 0, data[:10])
+			path := tusCreate(t, e.URL, "clip.mp4", len(data))
+			resp, body := tusPatch(t, e.URL, path, 0, data[:10])
 			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "first 64 bytes") {
 				t.Fatalf("short first patch: got %d %s, want 400 saying it needs the first 64 bytes", resp.StatusCode, body)
 			}
 			errorOf(t, "short first patch", resp, body)
-			resp, body = tusPatch(t, e, path, 0, data)
+			resp, body = tusPatch(t, e.URL, path, 0, data)
 			if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Upload-Video-Id") == "" {
 				t.Fatalf("whole file after a short patch: got %d %s, want 204 with a video ID", resp.StatusCode, body)
 			}
@@ -158,9 +139,9 @@ func TestTusUploadStatus(t *testing.T) {
 			}
 
 			data := apptest.VideoBytes(6 << 20)
-			path := tusCreate(t, e, "clip.mp4", len(data))
+			path := tusCreate(t, e.URL, "clip.mp4", len(data))
 			half := 3 << 20
-			if resp, body := tusPatch(t, e, path, 0, data[:half]); resp.StatusCode != http.StatusNoContent {
+			if resp, body := tusPatch(t, e.URL, path, 0, data[:half]); resp.StatusCode != http.StatusNoContent {
 				t.Fatalf("patch 1: got %d %s", resp.StatusCode, body)
 			}
 			var st struct {
@@ -186,7 +167,7 @@ func TestTusUploadStatus(t *testing.T) {
 				st.Length != int64(len(data)) || st.Complete || st.VideoID != "" {
 				t.Errorf("get in progress: got %d %+v, want 200 {%s %d %d false}", code, st, uploadID, half, len(data))
 			}
-			resp, _ := tusPatch(t, e, path, half, data[half:])
+			resp, _ := tusPatch(t, e.URL, path, half, data[half:])
 			id := resp.Header.Get("Upload-Video-Id")
 			if resp.StatusCode != http.StatusNoContent || id == "" {
 				t.Fatalf("patch 2: got %d, video %q", resp.StatusCode, id)
@@ -222,8 +203,8 @@ func TestTusErrorsAreJSON(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			e := apptest.Start(t, backend, "ASSETLAB_MAX_UPLOAD_BYTES=8MiB")
 			data := apptest.VideoBytes(1 << 20)
-			path := tusCreate(t, e, "clip.mp4", len(data))
-			if resp, body := tusPatch(t, e, path, 0, data[:1000]); resp.StatusCode != http.StatusNoContent {
+			path := tusCreate(t, e.URL, "clip.mp4", len(data))
+			if resp, body := tusPatch(t, e.URL, path, 0, data[:1000]); resp.StatusCode != http.StatusNoContent {
 				t.Fatalf("patch: got %d %s", resp.StatusCode, body)
 			}
 			unknown := "/api/uploads/0b5e7c1e-0000-4000-8000-00000000abcd.mp4"
@@ -286,7 +267,7 @@ func TestTusCountsAgainstMaxUploads(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			e := apptest.Start(t, backend, "ASSETLAB_MAX_UPLOADS=1")
 			data := apptest.VideoBytes(2 << 20)
-			path := tusCreate(t, e, "clip.mp4", len(data))
+			path := tusCreate(t, e.URL, "clip.mp4", len(data))
 
 			// A PATCH whose body is still coming holds the one slot.
 			pr, pw := io.Pipe()
@@ -307,9 +288,9 @@ func TestTusCountsAgainstMaxUploads(t *testing.T) {
 			if _, err := pw.Write(data[:1<<20]); err != nil {
 				t.Fatal(err)
 			}
-			other := tusCreate(t, e, "other.mp4", len(data))
+			other := tusCreate(t, e.URL, "other.mp4", len(data))
 			busy := func() bool {
-				resp, body := tusPatch(t, e, other, 0, data)
+				resp, body := tusPatch(t, e.URL, other, 0, data)
 				if resp.StatusCode != http.StatusServiceUnavailable {
 					t.Errorf("second patch: got %d %s, want 503", resp.StatusCode, body)
 					return false
@@ -336,7 +317,7 @@ func TestTusCountsAgainstMaxUploads(t *testing.T) {
 				t.Fatal("slow patch: no answer")
 			}
 			// The slot is free again.
-			if resp, body := tusPatch(t, e, other, 0, data); resp.StatusCode != http.StatusNoContent {
+			if resp, body := tusPatch(t, e.URL, other, 0, data); resp.StatusCode != http.StatusNoContent {
 				t.Errorf("patch after the slot is free: got %d %s, want 204", resp.StatusCode, body)
 			}
 		})
@@ -354,18 +335,18 @@ func TestTusDeleteOfFinishedUploadKeepsTheVideo(t *testing.T) {
 			ctx := context.Background()
 			raw := e.Server.Stores().Raw
 			data := apptest.VideoBytes(6 << 20)
-			path := tusCreate(t, e, "clip.mp4", len(data))
+			path := tusCreate(t, e.URL, "clip.mp4", len(data))
 			uploadID := path[strings.LastIndex(path, "/")+1:]
 			object, _, _ := strings.Cut(uploadID, "+")
 			infoKey := "uploads/tus/" + object + ".info"
-			if resp, body := tusPatch(t, e, path, 0, data[:3<<20]); resp.StatusCode != http.StatusNoContent {
+			if resp, body := tusPatch(t, e.URL, path, 0, data[:3<<20]); resp.StatusCode != http.StatusNoContent {
 				t.Fatalf("patch 1: got %d %s", resp.StatusCode, body)
 			}
 			info, err := storage.ReadAll(ctx, raw, infoKey)
 			if err != nil {
 				t.Fatalf("read the upload's state: %v", err)
 			}
-			resp, _ := tusPatch(t, e, path, 3<<20, data[3<<20:])
+			resp, _ := tusPatch(t, e.URL, path, 3<<20, data[3<<20:])
 			id := resp.Header.Get("Upload-Video-Id")
 			if resp.StatusCode != http.StatusNoContent || id == "" {
 				t.Fatalf("patch 2: got %d, video %q", resp.StatusCode, id)

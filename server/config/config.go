@@ -53,6 +53,8 @@ type Config struct {
 	// processes that died, and UploadLease how long an S3 process's unfinished
 	// uploads stay its own without a heartbeat.
 	JanitorInterval, UploadLease time.Duration
+	// UploadExpiry is how long a resumable upload lives from its creation.
+	UploadExpiry time.Duration
 	// AbortRetryInterval is how often aborts of multipart uploads that failed
 	// (S3 was unreachable) are tried again.
 	AbortRetryInterval time.Duration

@@ -74,6 +74,8 @@ var Vars = []Var{
 		func(c *Config) *int { return &c.MaxUploads }, integer, atLeast(0)),
 	setting("ASSETLAB_JANITOR_INTERVAL", "1m", "how often each process looks for partial uploads left by processes that died, and removes them",
 		func(c *Config) *time.Duration { return &c.JanitorInterval }, duration, within(100*time.Millisecond, time.Hour)),
+	setting("ASSETLAB_UPLOAD_EXPIRY", "24h", "how long a resumable upload may take from its creation: after it the upload answers `410` and the janitor removes what it left (its parts, files and locks)",
+		func(c *Config) *time.Duration { return &c.UploadExpiry }, duration, within(time.Second, 0)),
 	setting("ASSETLAB_ABORT_RETRY_INTERVAL", "30s", "S3: how often each process retries removing the parts of its failed uploads that S3 was not there to remove",
 		func(c *Config) *time.Duration { return &c.AbortRetryInterval }, duration, within(100*time.Millisecond, time.Hour)),
 	setting("ASSETLAB_UPLOAD_LEASE", "2m", "S3: how long a process's unfinished multipart uploads stay its own without a heartbeat (it renews every quarter of it)",

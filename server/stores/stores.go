@@ -43,7 +43,7 @@ func Open(ctx context.Context, cfg config.Config, port int, log *slog.Logger) (*
 	janitor := storage.JanitorOptions{
 		Interval:       cfg.JanitorInterval,
 		RetryInterval:  cfg.AbortRetryInterval,
-		UntrackedAfter: untrackedAfter,
+		UntrackedAfter: UntrackedAfter(cfg),
 		Log:            log,
 	}
 	if cfg.UsesS3() {
@@ -122,6 +122,15 @@ func LocalURL(host string, port int) string {
 // claims (left by an older version, or whose owner record is lost) is removed
 // anyway.
 const untrackedAfter = 24 * time.Hour
+
+// UntrackedAfter is the age at which cfg's janitor removes untracked partial
+// uploads. A resumable upload's multipart upload is untracked (tusd starts
+// it) and must live until the upload expires, when the uploads' own janitor
+// removes it: the age is never less than the expiry and an hour, so that no
+// clock skew makes the sweep the first to act.
+func UntrackedAfter(cfg config.Config) time.Duration {
+	return max(untrackedAfter, cfg.UploadExpiry+time.Hour)
+}
 
 // RunJanitor cleans up after failed writes until ctx ends. Every
 // ASSETLAB_JANITOR_INTERVAL it removes the partial uploads (temp files,

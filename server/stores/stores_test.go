@@ -101,3 +101,14 @@ func TestOpen(t *testing.T) {
 		}
 	})
 }
+
+// The sweep of untracked multipart uploads never takes a resumable upload
+// that has not expired: tusd's multipart uploads are untracked.
+func TestUntrackedAfterOutlivesUploadExpiry(t *testing.T) {
+	for _, expiry := range []time.Duration{time.Minute, 24 * time.Hour, 72 * time.Hour} {
+		cfg := config.Config{UploadExpiry: expiry}
+		if got := stores.UntrackedAfter(cfg); got <= expiry || got < 24*time.Hour {
+			t.Errorf("expiry %v: got untracked age %v, want more than the expiry and at least 24h", expiry, got)
+		}
+	}
+}

@@ -97,7 +97,7 @@ func (s *Server) firstBytes(r *http.Request) *refusal {
 
 	refuse := func(msg string) *refusal {
 		if uploadID != "" {
-			s.terminate(r.Context(), uploadID)
+			s.removeRefused(r.Context(), uploadID)
 		}
 		return &refusal{status: http.StatusUnsupportedMediaType, code: codeUnsupported, msg: msg}
 	}
@@ -152,9 +152,9 @@ func (s *Server) info(ctx context.Context, uploadID string) (handler.FileInfo, e
 	return up.GetInfo(ctx)
 }
 
-// terminate removes an upload and everything it stored (tusd's DELETE,
+// removeRefused removes an upload and everything it stored (tusd's DELETE,
 // under the upload's lock), then its lock documents.
-func (s *Server) terminate(ctx context.Context, uploadID string) {
+func (s *Server) removeRefused(ctx context.Context, uploadID string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	log := s.o.Log.With(slog.String("upload", uploadID))

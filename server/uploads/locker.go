@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -69,6 +70,10 @@ func (lk *Locker) Forget(ctx context.Context, id string) error {
 	return nil
 }
 
+// errLocked answers a request that waited in vain for an upload's lock: 423,
+// which tus clients retry.
+var errLocked = apiError(http.StatusLocked, "upload_locked", "another request is using this upload: try again shortly")
+
 // claim is a lock document.
 type claim struct {
 	Holder   string    `json:"holder"`
@@ -121,8 +126,9 @@ func (l *lock) newest(ctx context.Context) (*claim, int, error) {
 	return nil, 0, nil
 }
 
-// Lock takes the upload's lock, waiting (and asking its holder to let go)
-// until ctx ends, when it returns handler.ErrLockTimeout.
+// Lock takes the upload's lock, waiting (and, unless ctx is a writing
+// request's, asking its holder to let go) until ctx ends, when it returns
+// errLocked.
 func (l *lock) Lock(ctx context.Context, requestUnlock func()) error {
 	asked := false
 	for {
@@ -142,8 +148,10 @@ func (l *lock) Lock(ctx context.Context, requestUnlock func()) error {
 			if !errors.Is(err, storage.ErrExists) && ctx.Err() == nil {
 				return fmt.Errorf("lock upload %s: %w", l.id, err)
 			}
-		} else if err == nil && !asked {
-			// Held: ask the holder to let go, once per wait.
+		} else if err == nil && !asked && !waits(ctx) {
+			// Held: ask the holder to let go, once per wait. A request that
+			// writes waits instead: stopping a PATCH that is writing for
+			// another would fail both (the other then meets a moved offset).
 			b, _ := json.Marshal(map[string]any{"by": l.lk.Holder, "at": time.Now().UTC()})
 			if _, err := l.lk.Store.Put(ctx, l.requestKey(), bytes.NewReader(b), "application/json"); err == nil {
 				asked = true
@@ -153,7 +161,7 @@ func (l *lock) Lock(ctx context.Context, requestUnlock func()) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return handler.ErrLockTimeout
+			return errLocked
 		case <-t.C:
 		}
 	}

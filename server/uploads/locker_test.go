@@ -3,6 +3,7 @@ package uploads
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,8 +86,9 @@ func TestLockerLeases(t *testing.T) {
 		c, _ := newLocker(s, "c").NewLock("up2")
 		short, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel2()
-		if err := c.Lock(short, nil); !errors.Is(err, handler.ErrLockTimeout) {
-			t.Errorf("c while b holds and renews: got %v, want ErrLockTimeout", err)
+		var herr handler.Error
+		if err := c.Lock(short, nil); !errors.As(err, &herr) || herr.HTTPResponse.StatusCode != http.StatusLocked {
+			t.Errorf("c while b holds and renews: got %v, want a 423 answer", err)
 		}
 		b.Unlock()
 	})
@@ -122,5 +124,38 @@ func TestLockerExclusive(t *testing.T) {
 		if most.Load() != 1 || turns.Load() != 10 {
 			t.Errorf("at most %d holders at once over %d turns, want 1 over 10", most.Load(), turns.Load())
 		}
+	})
+}
+
+// A request that writes (a PATCH) waits for a held lock without asking its
+// holder to let go: stopping a PATCH that is writing would fail both. It
+// gets the lock once the holder is done, or a 423 if it is not in time.
+func TestLockerWriterWaits(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s storage.Store) {
+		a, _ := newLocker(s, "a").NewLock("up3")
+		asked := make(chan struct{}, 1)
+		if err := a.Lock(context.Background(), func() { asked <- struct{}{} }); err != nil {
+			t.Fatal(err)
+		}
+		writing := context.WithValue(context.Background(), waitKey{}, true)
+		b, _ := newLocker(s, "b").NewLock("up3")
+		short, cancel := context.WithTimeout(writing, 1500*time.Millisecond)
+		defer cancel()
+		var herr handler.Error
+		if err := b.Lock(short, func() {}); !errors.As(err, &herr) || herr.HTTPResponse.StatusCode != http.StatusLocked {
+			t.Errorf("b while a holds: got %v, want a 423 answer", err)
+		}
+		select {
+		case <-asked:
+			t.Error("a was asked to let go by a writing request")
+		default:
+		}
+		a.Unlock()
+		ctx, cancel2 := context.WithTimeout(writing, 20*time.Second)
+		defer cancel2()
+		if err := b.Lock(ctx, func() {}); err != nil {
+			t.Fatalf("b once a let go: %v", err)
+		}
+		b.Unlock()
 	})
 }

@@ -63,6 +63,8 @@ type Options struct {
 	MaxSize int64
 	// Stall is how long a PATCH body may stall before it is cut off.
 	Stall time.Duration
+	// Expiry is how long an upload lives from its creation.
+	Expiry time.Duration
 	// Commit stores the metadata and the job of a complete original and
 	// wakes the worker, as a plain upload does.
 	Commit func(ctx context.Context, meta video.Meta) error
@@ -71,9 +73,10 @@ type Options struct {
 
 // Server answers tus 1.0 requests under BasePath.
 type Server struct {
-	o      Options
-	h      *handler.Handler
-	locker *Locker
+	o        Options
+	h        *handler.Handler
+	locker   *Locker
+	composer *handler.StoreComposer
 	// finish moves a complete upload to its original's key (local backend);
 	// nil when the store wrote it there already (S3).
 	finish func(id, key string) error
@@ -95,10 +98,13 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.Expiry <= 0 {
+		o.Expiry = 24 * time.Hour
+	}
 	holder := make([]byte, 8)
 	rand.Read(holder)
 	s := &Server{o: o, locker: &Locker{Store: o.Raw, Holder: hex.EncodeToString(holder),
-		Lease: 30 * time.Second, Poll: 250 * time.Millisecond}, commitWaits: commitWaits}
+		Lease: lockLease, Poll: 250 * time.Millisecond}, commitWaits: commitWaits}
 	composer := handler.NewStoreComposer()
 	switch {
 	case o.S3 != nil:
@@ -107,7 +113,11 @@ func New(o Options) (*Server, error) {
 		store := s3store.New(o.S3.Bucket(), o.S3.Client())
 		store.ObjectPrefix = "originals/"
 		store.MetadataObjectPrefix = tusPrefix
-		store.TemporaryDirectory = o.TempDir
+		tmp, err := s.newTempDir()
+		if err != nil {
+			return nil, err
+		}
+		store.TemporaryDirectory = tmp
 		store.MinPartSize = 5 << 20
 		store.PreferredPartSize = 8 << 20
 		store.MaxBufferedParts = 2
@@ -146,6 +156,7 @@ func New(o Options) (*Server, error) {
 	// checked as if they began a file.
 	composer.UsesConcater, composer.UsesLengthDeferrer = false, false
 	s.store, s.terminater = composer.Core, composer.Terminater
+	s.composer = composer
 	h, err := handler.NewHandler(handler.Config{
 		BasePath:                  BasePath,
 		StoreComposer:             composer,
@@ -168,6 +179,9 @@ func New(o Options) (*Server, error) {
 // ServeHTTP answers a request whose path starts with BasePath. Every error
 // answer has the API's JSON shape.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if w, r = s.before(w, r); r == nil {
+		return
+	}
 	switch r.Method {
 	case http.MethodGet:
 		// The API routes HEAD as GET: r.Method tells them apart.
@@ -198,7 +212,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// for an upload that does not exist made (tusd locks before it looks).
 	uploadID := path.Base(r.URL.Path)
 	_, settled := s.settled.LoadAndDelete(uploadID)
-	gone := jw.status == http.StatusNotFound && r.Method != http.MethodPost
+	// A terminated upload's too.
+	gone := jw.status == http.StatusNotFound && r.Method != http.MethodPost ||
+		r.Method == http.MethodDelete && jw.status == http.StatusNoContent
 	if _, err := s.locker.NewLock(uploadID); err == nil && (settled || gone) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
 		defer cancel()
@@ -248,7 +264,8 @@ func (s *Server) preCreate(hook handler.HookEvent) (handler.HTTPResponse, handle
 		return handler.HTTPResponse{}, handler.FileInfoChanges{}, apiError(http.StatusUnsupportedMediaType, codeUnsupported,
 			"not a supported video file: upload MP4, MOV, WebM or MKV (name the file in Upload-Metadata filename)")
 	}
-	return handler.HTTPResponse{}, handler.FileInfoChanges{ID: video.NewID() + c.Ext}, nil
+	resp, meta := s.stamp(info.MetaData, time.Now())
+	return resp, handler.FileInfoChanges{ID: video.NewID() + c.Ext, MetaData: meta}, nil
 }
 
 // preFinish runs once the last byte is stored, before the final PATCH is

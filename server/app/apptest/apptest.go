@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,11 +103,14 @@ func StartWith(t *testing.T, backend string, o Options) *Env {
 	e.URL = fmt.Sprintf("http://127.0.0.1:%d", srv.Port())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
+	var stopOnce sync.Once
 	e.Stop = func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server stopped with %v", err)
-		}
+		stopOnce.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server stopped with %v", err)
+			}
+		})
 	}
 	t.Cleanup(e.Stop)
 	return e
