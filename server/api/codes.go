@@ -37,7 +37,7 @@ const (
 	CodeUploadNotFound Code = "upload_not_found"
 	CodeOffsetMismatch Code = "offset_mismatch"
 	CodeUploadLocked   Code = "upload_locked"
-	CodeUploadExpired Code = "upload_expired"
+	CodeUploadExpired  Code = "upload_expired"
 	// The in-process transcoder cannot work (/readyz).
 	CodeTranscoderOff Code = "transcoder_off"
 	// Anything unexpected; the server logs it.

@@ -15,7 +15,7 @@ import (
 var contractCodes = []string{
 	"missing_token", "invalid_token", "bad_request", "malformed_id", "not_found",
 	"video_not_found", "rendition_not_available", "unknown_quality", "file_too_large",
-	"unsupported_type", "empty_file", "upload_interrupted", "upload_expired", "upload_locked", "method_not_allowed",
+	"unsupported_type", "empty_file", "upload_interrupted", "upload_expired", "method_not_allowed",
 	"storage_full", "storage_unavailable", "too_many_uploads", "transcoder_off",
 	"original_gone", "upload_not_found", "offset_mismatch", "upload_locked", "internal",
 }

@@ -249,7 +249,7 @@ func TestTusErrorsAreJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if got, want := resp.Header.Get("Tus-Extension"), "creation,creation-with-upload,termination"; got != want {
+			if got, want := resp.Header.Get("Tus-Extension"), "creation,creation-with-upload,termination,expiration"; got != want {
 				t.Errorf("Tus-Extension: got %q, want %q", got, want)
 			}
 			// A HEAD has no body, and keeps its status.
