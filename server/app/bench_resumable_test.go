@@ -23,14 +23,15 @@ import (
 
 // BenchmarkResumable1GiB uploads the same 1 GiB file to the real server
 // binary on one versitygw, in alternating rounds: through tus (POST to
-// create, then PATCHes of BENCH_TUS_CHUNK_MIB, 32 MiB unless set) and
+// create, then PATCHes of BENCH_TUS_CHUNK_MIB, 16 MiB unless set: the chunk
+// the web page and the desktop app send) and
 // through POST /api/upload. It reports the throughput ratio tus/plain, the
 // server's peak RSS in each kind of round (VmHWM, reset before each round)
 // and the most the server's temp folder held, sampled every 20 ms.
 func BenchmarkResumable1GiB(b *testing.B) {
 	const size = 1 << 30
 	const rounds = 4
-	chunk := int64(32 << 20)
+	chunk := int64(16 << 20)
 	if v := os.Getenv("BENCH_TUS_CHUNK_MIB"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {

@@ -4,7 +4,9 @@
 // URL in localStorage under a fingerprint of the file). Beside api.ts, whose
 // plain POST /api/upload stays for servers without the feature; it speaks to
 // the server as api.ts does: the same token, the same ApiErrors.
-import { DetailedError, Upload as TusUpload } from 'tus-js-client'
+// tus-js-client (about 70 KB) is loaded when the first upload starts, so
+// that the pages viewers open do not carry it.
+import type { DetailedError, Upload as TusUpload } from 'tus-js-client'
 import { ApiError, serverURL, uploadVideo, type ServerConfig, type Transfer, type UploadProgress } from './api'
 
 /**
@@ -51,13 +53,18 @@ export function chunkBytes(storage: Pick<Storage, 'getItem'> | undefined = globa
  * that is exactly when it should wait and try again.
  */
 export function shouldRetry(err: DetailedError | Error): boolean {
-  const status = err instanceof DetailedError ? (err.originalResponse?.getStatus() ?? 0) : 0
+  const status = answerOf(err)?.getStatus() ?? 0
   return status === 0 || status >= 500 || status === 409 || status === 423
+}
+
+/** The server's answer a tus-js-client error carries, if any (a DetailedError's). */
+function answerOf(err: DetailedError | Error) {
+  return 'originalResponse' in err ? err.originalResponse : null
 }
 
 /** The ApiError for a failed tus request: the server's JSON {"error", "code"} if it sent one. */
 export function tusError(err: DetailedError | Error): ApiError {
-  const res = err instanceof DetailedError ? err.originalResponse : null
+  const res = answerOf(err)
   if (!res || res.getStatus() === 0) return new ApiError(0, 'unreachable')
   let body: { error?: unknown; code?: unknown } = {}
   try {
@@ -78,23 +85,38 @@ export function tusError(err: DetailedError | Error): ApiError {
  * rejects with an ApiError whose code is "cancelled".
  */
 export function uploadResumable(file: File, token: string, onProgress: (p: ResumableProgress) => void): Transfer {
-  let tus!: TusUpload
+  let tus: TusUpload | undefined
   let cancelled = false
   let waiting = false
   let resuming = false
   let sent = 0
+  let succeed!: (v: { id: string; key: string }) => void
   let fail!: (e: unknown) => void
+  const done = new Promise<{ id: string; key: string }>((resolve, reject) => {
+    succeed = resolve
+    fail = reject
+  })
   const finished = () => removeEventListener('online', retryNow)
   // Back online while waiting to retry: retry now, not at the end of the wait.
   const retryNow = () => {
-    if (!waiting || cancelled) return
+    if (!waiting || cancelled || !tus) return
     waiting = false
-    void tus.abort().then(() => !cancelled && tus.start())
+    const t = tus
+    void t.abort().then(() => !cancelled && t.start())
   }
+  addEventListener('online', retryNow)
 
-  const done = new Promise<{ id: string; key: string }>((resolve, reject) => {
-    fail = reject
-    tus = new TusUpload(file, {
+  void (async () => {
+    let Upload: typeof TusUpload
+    try {
+      Upload = (await import('tus-js-client')).Upload
+    } catch {
+      finished()
+      fail(new ApiError(0, 'unreachable'))
+      return
+    }
+    if (cancelled) return
+    const t = new Upload(file, {
       endpoint: serverURL() + '/api/uploads/',
       headers: { Authorization: `Bearer ${token}` },
       metadata: { filename: file.name, filetype: file.type },
@@ -129,31 +151,28 @@ export function uploadResumable(file: File, token: string, onProgress: (p: Resum
       onSuccess: ({ lastResponse }) => {
         finished()
         const id = lastResponse.getHeader(videoIdHeader)
-        if (id) resolve({ id, key: '' })
-        else reject(new ApiError(lastResponse.getStatus(), '', 'the server did not name the new video'))
+        if (id) succeed({ id, key: '' })
+        else fail(new ApiError(lastResponse.getStatus(), '', 'the server did not name the new video'))
       },
       onError: (err) => {
         finished()
-        reject(tusError(err))
+        fail(tusError(err))
       },
     })
-  })
-  addEventListener('online', retryNow)
-
-  void (async () => {
+    tus = t
     try {
-      const previous = await tus.findPreviousUploads()
+      const previous = await t.findPreviousUploads()
       if (cancelled) return
       // The newest, if the page left more than one.
       const last = previous.sort((a, b) => Date.parse(b.creationTime) - Date.parse(a.creationTime))[0]
       if (last) {
         resuming = true
-        tus.resumeFromPreviousUpload(last)
+        t.resumeFromPreviousUpload(last)
       }
     } catch {
       // No localStorage (a private window, say): a new upload, not resumable after a reload.
     }
-    if (!cancelled) tus.start()
+    if (!cancelled) t.start()
   })()
 
   return {
@@ -164,8 +183,9 @@ export function uploadResumable(file: File, token: string, onProgress: (p: Resum
       finished()
       fail(new ApiError(-1, 'cancelled'))
       // The server forgets the upload (DELETE, retried like the rest); the
-      // fingerprint goes with it.
-      tus.abort(true).catch(() => {
+      // fingerprint goes with it. Before the library has loaded, nothing
+      // was sent.
+      tus?.abort(true).catch(() => {
         // The server's expiry removes it in the end.
       })
     },
