@@ -235,6 +235,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.http.Close()
 	}
 	wg.Wait()
+	if cerr := s.tus.Close(); cerr != nil {
+		s.log.Warn("resumable uploads' temp folder not removed", slog.Any("err", cerr))
+	}
 	s.log.Info("stopped")
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -25,33 +26,49 @@ var (
 )
 
 // NewOwnedDir makes the folder parent/{owner}/ for this process's temp files
-// and holds it for as long as the process lives.
-func NewOwnedDir(parent, owner string) (string, error) {
+// and holds it until release is called (or the process ends). release
+// removes the folder, with what is left in it, and its owner file.
+func NewOwnedDir(parent, owner string) (dir string, release func() error, err error) {
 	if owner == "" || strings.ContainsAny(owner, `/\.`) {
-		return "", fmt.Errorf("temp folder owner %q: not a name", owner)
+		return "", nil, fmt.Errorf("temp folder owner %q: not a name", owner)
 	}
 	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return "", fmt.Errorf("temp folder: %w", err)
+		return "", nil, fmt.Errorf("temp folder: %w", err)
 	}
 	// The owner file comes first: a folder without one has been reaped.
 	f, err := os.OpenFile(filepath.Join(parent, owner+ownerSuffix), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("temp folder: %w", err)
+		return "", nil, fmt.Errorf("temp folder: %w", err)
 	}
 	if err := lockOwner(f); err != nil {
 		f.Close()
-		return "", fmt.Errorf("temp folder: lock its owner file: %w", err)
+		return "", nil, fmt.Errorf("temp folder: lock its owner file: %w", err)
 	}
 	// f stays open, and locked, until the process ends (were it collected,
 	// its finalizer would close it and drop the lock).
 	ownedMu.Lock()
 	ownedFiles = append(ownedFiles, f)
 	ownedMu.Unlock()
-	dir := filepath.Join(parent, owner)
+	dir = filepath.Join(parent, owner)
 	if err := os.Mkdir(dir, 0o700); err != nil {
-		return "", fmt.Errorf("temp folder: %w", err)
+		return "", nil, fmt.Errorf("temp folder: %w", err)
 	}
-	return dir, nil
+	release = sync.OnceValue(func() error {
+		err := os.RemoveAll(dir)
+		if rerr := os.Remove(f.Name()); rerr != nil && err == nil {
+			err = rerr
+		}
+		ownedMu.Lock()
+		ownedFiles = slices.DeleteFunc(ownedFiles, func(o *os.File) bool { return o == f })
+		ownedMu.Unlock()
+		f.Close()
+		os.Remove(parent) // once no other process has a folder there
+		if err != nil {
+			return fmt.Errorf("remove temp folder: %w", err)
+		}
+		return nil
+	})
+	return dir, release, nil
 }
 
 // ReapOwnedDirs removes the folders under parent (made by NewOwnedDir) of

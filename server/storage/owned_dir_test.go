@@ -14,10 +14,11 @@ import (
 // file is already gone.
 func TestReapOwnedDirs(t *testing.T) {
 	parent := t.TempDir()
-	live, err := NewOwnedDir(parent, "live")
+	live, release, err := NewOwnedDir(parent, "live")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer release()
 	os.WriteFile(filepath.Join(live, "part"), []byte("x"), 0o600)
 	// An owner that ended: its file exists, unlocked.
 	os.Mkdir(filepath.Join(parent, "dead"), 0o700)
@@ -45,5 +46,24 @@ func TestReapOwnedDirs(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(live, "part")); err != nil {
 		t.Errorf("the live owner's file: %v", err)
+	}
+}
+
+func TestReleaseOwnedDir(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "parts")
+	dir, release, err := NewOwnedDir(parent, "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "part"), []byte("x"), 0o600)
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(parent); !os.IsNotExist(err) {
+		entries, _ := os.ReadDir(parent)
+		t.Errorf("after release: %s holds %v, want it gone", parent, entries)
+	}
+	if err := release(); err != nil {
+		t.Errorf("second release: %v", err)
 	}
 }

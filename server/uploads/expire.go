@@ -178,13 +178,23 @@ func (s *Server) tempParent() string {
 	return filepath.Join(dir, "assetlab-tus")
 }
 
-// newTempDir makes this process's folder of part buffers.
+// newTempDir makes this process's folder of part buffers; Close removes it.
 func (s *Server) newTempDir() (string, error) {
-	dir, err := storage.NewOwnedDir(s.tempParent(), s.locker.Holder)
+	dir, release, err := storage.NewOwnedDir(s.tempParent(), s.locker.Holder)
 	if err != nil {
 		return "", fmt.Errorf("tus: %w", err)
 	}
+	s.releaseTemp = release
 	return dir, nil
+}
+
+// Close removes this process's folder of part buffers. It is called once
+// no request is served any more.
+func (s *Server) Close() error {
+	if s.releaseTemp == nil {
+		return nil
+	}
+	return s.releaseTemp()
 }
 
 // RunJanitor removes expired uploads every interval until ctx ends, and on

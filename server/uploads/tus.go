@@ -91,6 +91,8 @@ type Server struct {
 	settled sync.Map
 	// commitWaits are the pauses between tries to store a video.
 	commitWaits []time.Duration
+	// releaseTemp removes s3store's folder of part buffers (S3 only).
+	releaseTemp func() error
 }
 
 // New makes the tus endpoint over o.Raw.
