@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -373,5 +375,37 @@ func TestTusDeleteOfFinishedUploadKeepsTheVideo(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// On S3, the part buffers' folder is made when the first bytes of a
+// resumable upload come, and removed when the server stops.
+func TestTusPartBuffersFolder(t *testing.T) {
+	tmp := t.TempDir()
+	e := apptest.Start(t, "s3", "ASSETLAB_TMP_DIR="+tmp)
+	names := func() []string {
+		var out []string
+		filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && p != tmp {
+				out = append(out, strings.TrimPrefix(p, tmp+"/"))
+			}
+			return nil
+		})
+		return out
+	}
+	if got := names(); len(got) != 0 {
+		t.Errorf("before any resumable upload: got %v in the temp folder, want nothing", got)
+	}
+	data := apptest.VideoBytes(6 << 20)
+	path := tusCreate(t, e.URL, "clip.mp4", len(data))
+	if resp, body := tusPatch(t, e.URL, path, 0, data); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("patch: got %d %s, want 204", resp.StatusCode, body)
+	}
+	if got := names(); len(got) != 3 { // assetlab-tus/, {holder}/, {holder}.owner
+		t.Errorf("after an upload: got %v in the temp folder, want the server's folder of parts and its owner file", got)
+	}
+	e.Stop()
+	if got := names(); len(got) != 0 {
+		t.Errorf("once the server stopped: got %v in the temp folder, want nothing", got)
 	}
 }

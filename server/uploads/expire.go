@@ -178,19 +178,30 @@ func (s *Server) tempParent() string {
 	return filepath.Join(dir, "assetlab-tus")
 }
 
-// newTempDir makes this process's folder of part buffers; Close removes it.
-func (s *Server) newTempDir() (string, error) {
-	dir, release, err := storage.NewOwnedDir(s.tempParent(), s.locker.Holder)
+// tempDir makes this process's folder of part buffers on S3, once; Close
+// removes it.
+func (s *Server) tempDir() error {
+	if s.o.S3 == nil {
+		return nil
+	}
+	s.tempMu.Lock()
+	defer s.tempMu.Unlock()
+	if s.releaseTemp != nil {
+		return nil
+	}
+	_, release, err := storage.NewOwnedDir(s.tempParent(), s.locker.Holder)
 	if err != nil {
-		return "", fmt.Errorf("tus: %w", err)
+		return fmt.Errorf("tus: %w", err)
 	}
 	s.releaseTemp = release
-	return dir, nil
+	return nil
 }
 
 // Close removes this process's folder of part buffers. It is called once
 // no request is served any more.
 func (s *Server) Close() error {
+	s.tempMu.Lock()
+	defer s.tempMu.Unlock()
 	if s.releaseTemp == nil {
 		return nil
 	}

@@ -91,7 +91,9 @@ type Server struct {
 	settled sync.Map
 	// commitWaits are the pauses between tries to store a video.
 	commitWaits []time.Duration
-	// releaseTemp removes s3store's folder of part buffers (S3 only).
+	// tempMu guards releaseTemp, which removes s3store's folder of part
+	// buffers once it is made (S3 only).
+	tempMu      sync.Mutex
 	releaseTemp func() error
 }
 
@@ -115,11 +117,9 @@ func New(o Options) (*Server, error) {
 		store := s3store.New(o.S3.Bucket(), o.S3.Client())
 		store.ObjectPrefix = "originals/"
 		store.MetadataObjectPrefix = tusPrefix
-		tmp, err := s.newTempDir()
-		if err != nil {
-			return nil, err
-		}
-		store.TemporaryDirectory = tmp
+		// Made when the first bytes come (tempDir), so that a server that
+		// takes no resumable upload leaves no folder.
+		store.TemporaryDirectory = filepath.Join(s.tempParent(), s.locker.Holder)
 		store.MinPartSize = 5 << 20
 		store.PreferredPartSize = 8 << 20
 		store.MaxBufferedParts = 2
@@ -198,6 +198,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case http.MethodPatch, http.MethodPost:
+		if err := s.tempDir(); err != nil {
+			s.o.Log.Error("resumable uploads' temp folder", slog.Any("err", err))
+			writeJSON(w, r, http.StatusInternalServerError, codeInternal, "the server cannot buffer uploads")
+			return
+		}
 		if rf := s.firstBytes(r); rf != nil {
 			w.Header().Set("Tus-Resumable", "1.0.0")
 			// The rest of the body is not read.
