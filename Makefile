@@ -121,7 +121,7 @@ bench-upload: deps $(VERSITYGW) frontend/dist/index.html
 bench-upload-concurrent: deps $(VERSITYGW) frontend/dist/index.html
 	go test -count=1 -run '^$$' -bench BenchmarkUploadConcurrent -benchtime 1x -timeout 30m ./server/app/
 
-# 1 GiB through the tus endpoint (PATCHes of 16 MiB; BENCH_TUS_CHUNK_MIB
+# 1 GiB through the tus endpoint (PATCHes of 64 MiB; BENCH_TUS_CHUNK_MIB
 # sets another size) against POST /api/upload, alternating, on the real
 # server binary and one versitygw: the throughput ratio, the server's peak
 # RSS in each and its temp folder at its fullest.

@@ -23,9 +23,13 @@ import (
 // finished upload).
 const VideoIDHeader = "Upload-Video-Id"
 
-// DefaultChunkSize is how much one PATCH carries: at most this much is sent
-// twice when a connection drops.
-const DefaultChunkSize = 16 << 20
+// DefaultChunkSize is how much one PATCH carries: whole 8 MiB parts of the
+// server's S3 store. Each PATCH waits for its last part to be stored before
+// it is answered, a pause that costs a fifth of the throughput with 16 MiB
+// chunks and a twentieth with 64 MiB (make bench-resumable). What the
+// server received of a dropped PATCH is kept; only a proxy that buffers
+// whole requests makes a drop cost up to a chunk again.
+const DefaultChunkSize = 64 << 20
 
 // tusVersion is the protocol version this client speaks.
 const tusVersion = "1.0.0"

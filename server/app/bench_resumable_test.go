@@ -23,7 +23,7 @@ import (
 
 // BenchmarkResumable1GiB uploads the same 1 GiB file to the real server
 // binary on one versitygw, in alternating rounds: through tus (POST to
-// create, then PATCHes of BENCH_TUS_CHUNK_MIB, 16 MiB unless set: the chunk
+// create, then PATCHes of BENCH_TUS_CHUNK_MIB, 64 MiB unless set: the chunk
 // the web page and the desktop app send) and
 // through POST /api/upload. It reports the throughput ratio tus/plain, the
 // server's peak RSS in each kind of round (VmHWM, reset before each round)
@@ -31,7 +31,7 @@ import (
 func BenchmarkResumable1GiB(b *testing.B) {
 	const size = 1 << 30
 	const rounds = 4
-	chunk := int64(16 << 20)
+	chunk := int64(64 << 20)
 	if v := os.Getenv("BENCH_TUS_CHUNK_MIB"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {

@@ -15,14 +15,14 @@ function failure(status?: number, body = ''): DetailedError {
 }
 
 describe('resumable uploads', () => {
-  it('sends 16 MiB chunks unless a test sets another size', () => {
-    expect(defaultChunkBytes).toBe(16 << 20)
+  it('sends 64 MiB chunks unless a test sets another size', () => {
+    expect(defaultChunkBytes).toBe(64 << 20)
     const store = (v: string | null) => ({ getItem: (k: string) => (k === chunkBytesKey ? v : null) })
-    expect(chunkBytes(store(null))).toBe(16 << 20)
+    expect(chunkBytes(store(null))).toBe(64 << 20)
     expect(chunkBytes(store(String(2 << 20)))).toBe(2 << 20)
-    expect(chunkBytes(store('12'))).toBe(16 << 20) // too small to mean it
-    expect(chunkBytes(store('lots'))).toBe(16 << 20)
-    expect(chunkBytes(undefined)).toBe(16 << 20)
+    expect(chunkBytes(store('12'))).toBe(64 << 20) // too small to mean it
+    expect(chunkBytes(store('lots'))).toBe(64 << 20)
+    expect(chunkBytes(undefined)).toBe(64 << 20)
   })
 
   it('keeps retrying through an outage of minutes, waiting longer each time', () => {
