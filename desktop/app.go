@@ -213,11 +213,7 @@ func (a *App) ChooseFile() (string, error) {
 // ResumeUpload can go on with it after the app is closed; any other gets a
 // plain POST /api/upload.
 func (a *App) Upload(path string) (upload.Result, error) {
-	info := a.Info()
-	if info.ServerURL == "" {
-		return upload.Result{}, errors.New("no server: set one in the settings")
-	}
-	ctx, done, err := a.begin()
+	info, ctx, done, err := a.begin()
 	if err != nil {
 		return upload.Result{}, err
 	}
@@ -234,17 +230,22 @@ func (a *App) Upload(path string) (upload.Result, error) {
 
 func (a *App) progress(p upload.Progress) { a.emit(EventUploadProgress, p) }
 
-// begin marks an upload as running, and returns its context and what ends it.
-func (a *App) begin() (context.Context, func(), error) {
+// begin marks an upload to the current server as running, and returns that
+// server, the upload's context and what ends it.
+func (a *App) begin() (Info, context.Context, func(), error) {
+	info := a.Info()
+	if info.ServerURL == "" {
+		return Info{}, nil, nil, errors.New("no server: set one in the settings")
+	}
 	ctx, cancel := context.WithCancel(a.baseContext())
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cancel != nil {
 		cancel()
-		return nil, nil, errors.New("an upload is already running")
+		return Info{}, nil, nil, errors.New("an upload is already running")
 	}
 	a.cancel, a.running, a.terminate = cancel, "", false
-	return ctx, func() {
+	return info, ctx, func() {
 		cancel()
 		a.mu.Lock()
 		a.cancel, a.running, a.terminate = nil, "", false

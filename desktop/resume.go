@@ -95,11 +95,7 @@ func (a *App) PendingUploads() ([]PendingUpload, error) {
 // refused (file_changed) and its upload ended on the server; an upload the
 // server no longer has is refused (upload_gone). Both are forgotten.
 func (a *App) ResumeUpload(uploadURL string) (upload.Result, error) {
-	info := a.Info()
-	if info.ServerURL == "" {
-		return upload.Result{}, errors.New("no server: set one in the settings")
-	}
-	ctx, done, err := a.begin()
+	info, ctx, done, err := a.begin()
 	if err != nil {
 		return upload.Result{}, err
 	}

@@ -27,13 +27,7 @@ func TestResumeOfferUnderXvfb(t *testing.T) {
 		t.Skip("ASSETLAB_DESKTOP_BIN is not set: run `make test-desktop`, which builds the app")
 	}
 	const w, h = 1280, 900
-	display := ":" + strconv.Itoa(80+os.Getpid()%9)
-	xvfb := exec.Command("Xvfb", display, "-screen", "0", fmt.Sprintf("%dx%dx24", w, h), "-nolisten", "tcp")
-	if err := xvfb.Start(); err != nil {
-		t.Fatalf("start Xvfb: %v", err)
-	}
-	defer func() { xvfb.Process.Kill(); xvfb.Wait() }()
-	time.Sleep(500 * time.Millisecond)
+	display := startXvfb(t, 80, w, h)
 
 	// The built-in server keeps its port from one start to the next (3000
 	// when free; here one picked for the test), so its uploads stay

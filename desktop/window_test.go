@@ -29,13 +29,7 @@ func TestWindowUnderXvfb(t *testing.T) {
 		t.Skip("ASSETLAB_DESKTOP_BIN is not set: run `make test-desktop`, which builds the app")
 	}
 	const w, h = 1280, 900
-	display := ":" + strconv.Itoa(90+os.Getpid()%9)
-	xvfb := exec.Command("Xvfb", display, "-screen", "0", fmt.Sprintf("%dx%dx24", w, h), "-nolisten", "tcp")
-	if err := xvfb.Start(); err != nil {
-		t.Fatalf("start Xvfb: %v", err)
-	}
-	defer func() { xvfb.Process.Kill(); xvfb.Wait() }()
-	time.Sleep(500 * time.Millisecond)
+	display := startXvfb(t, 90, w, h)
 
 	dir := t.TempDir()
 	app, url := startApp(t, bin, display, dir)
@@ -256,3 +250,18 @@ func near(r, g, b, tol int) func(int, int, int) bool {
 
 // light matches the page's light background and surfaces.
 func light(r, g, b int) bool { return r+g+b > 3*0xc0 }
+
+// startXvfb starts an X server of w×h on a display numbered from base (tests
+// running at once pick different bases) and returns the display's name. It
+// is stopped when the test ends.
+func startXvfb(t *testing.T, base, w, h int) string {
+	t.Helper()
+	display := ":" + strconv.Itoa(base+os.Getpid()%9)
+	xvfb := exec.Command("Xvfb", display, "-screen", "0", fmt.Sprintf("%dx%dx24", w, h), "-nolisten", "tcp")
+	if err := xvfb.Start(); err != nil {
+		t.Fatalf("start Xvfb: %v", err)
+	}
+	t.Cleanup(func() { xvfb.Process.Kill(); xvfb.Wait() })
+	time.Sleep(500 * time.Millisecond)
+	return display
+}
