@@ -32,7 +32,7 @@ func Run() error {
 		AssetServer: &assetserver.Options{
 			Assets: frontend.Dist(),
 		},
-		DragAndDrop: &options.DragAndDrop{EnableFileDrop: true, DisableWebViewDrop: true},
+		DragAndDrop: dragAndDrop,
 		OnStartup: func(ctx context.Context) {
 			a.emit = func(event string, data any) { runtime.EventsEmit(ctx, event, data) }
 			a.openFile = func(title string) (string, error) {
@@ -43,9 +43,7 @@ func Run() error {
 					},
 				})
 			}
-			runtime.OnFileDrop(ctx, func(x, y int, paths []string) {
-				runtime.EventsEmit(ctx, EventFilesDropped, paths)
-			})
+			runtime.OnFileDrop(ctx, func(_, _ int, paths []string) { a.filesDropped(paths) })
 			if startErr = a.startup(ctx); startErr != nil {
 				runtime.LogError(ctx, startErr.Error())
 			}
