@@ -49,7 +49,10 @@ interface Bound {
 
 type WailsWindow = Window & {
   go?: { desktop?: { App?: Bound } }
-  runtime?: { EventsOn(name: string, cb: (...data: unknown[]) => void): () => void }
+  runtime?: {
+    EventsOn(name: string, cb: (...data: unknown[]) => void): () => void
+    OnFileDrop?(cb: (x: number, y: number, paths: string[]) => void, useDropTarget: boolean): void
+  }
 }
 
 export const desktop: Bound | null = (window as WailsWindow).go?.desktop?.App ?? null
@@ -58,6 +61,17 @@ export const desktop: Bound | null = (window as WailsWindow).go?.desktop?.App ??
 export function onDesktopEvent<T>(name: string, cb: (data: T) => void): () => void {
   const rt = (window as WailsWindow).runtime
   return rt ? rt.EventsOn(name, (data) => cb(data as T)) : () => {}
+}
+
+/**
+ * Turns on the Wails runtime's window-wide handlers for files dragged over
+ * the window: they keep the webview from opening a dropped file itself, mark
+ * the root element (.wails-drop-target-active) while files are over it, and
+ * on Windows hand the dropped files to Go, which reads their paths. The
+ * paths come back from Go as the "files:dropped" event, on every OS.
+ */
+export function enableFileDrop(): void {
+  ;(window as WailsWindow).runtime?.OnFileDrop?.(() => {}, true)
 }
 
 /**

@@ -9,6 +9,20 @@ import type { ResumableProgress } from './resumable'
 
 export type Phase = 'idle' | 'uploading' | 'done' | 'failed' | 'cancelled'
 
+/** How an earlier upload of a batch (files dropped together) ended. */
+export interface Finished {
+  name: string
+  phase: 'done' | 'failed' | 'cancelled'
+  videoId: string
+  message: string
+}
+
+/** A file waiting its turn. */
+interface Queued {
+  name: string
+  start: () => Promise<void>
+}
+
 type Send<T> = (what: T, onProgress: (p: ResumableProgress) => void) => Transfer
 
 export interface UploadIO {
@@ -49,41 +63,70 @@ export class Upload {
     Number.isFinite(this.resumedAt) && this.total > 0 ? `Resuming at ${Math.floor((100 * this.resumedAt) / this.total)} %` : '',
   )
 
+  /** Names of the files waiting their turn, in order. */
+  queued = $state<string[]>([])
+  /** The earlier uploads of this batch, in order; the last one shows as phase. */
+  finished = $state<Finished[]>([])
+
   #abort: (() => void) | null = null
   #cancelled = false
+  #queue: Queued[] = []
+  #pumping = false
 
   constructor(private io: UploadIO) {}
 
-  /** Uploads a file chosen in the browser, once it passes the server's limits. */
+  /**
+   * Uploads a file chosen in the browser, once it passes the server's
+   * limits; while another upload runs, it waits its turn. The promise ends
+   * with the batch it starts, or at once for a file that waits.
+   */
   file(f: File): Promise<void> {
-    if (this.phase === 'uploading') return Promise.resolve()
-    const problem = checkFile(f, this.io.config())
-    if (problem) return this.#fail(problem)
-    if (!this.io.token()) return this.#fail('Enter the upload token first.')
-    return this.#run(f.name, f.size, (onProgress) => this.io.sendFile(f, onProgress))
+    return this.files([f])
   }
 
-  /** Uploads a file from disk by its path (the desktop app). */
+  /** Uploads files one after another (several dropped at once). */
+  files(fs: File[]): Promise<void> {
+    return this.#add(fs.map((f) => ({ name: f.name, start: () => this.#sendFile(f) })))
+  }
+
+  /** Uploads a file from disk by its path (the desktop app); it waits its turn as file does. */
   path(path: string): Promise<void> {
-    if (this.phase === 'uploading') return Promise.resolve()
-    return this.#run(baseName(path), 0, (onProgress) => this.io.sendPath(path, onProgress))
+    return this.paths([path])
   }
 
-  /** Cancels the upload under way; it ends as cancelled, "Upload cancelled." */
+  /** Uploads files from disk one after another (the desktop app's drops). */
+  paths(paths: string[]): Promise<void> {
+    return this.#add(
+      paths.map((p) => ({
+        name: baseName(p),
+        start: () => this.#run(baseName(p), 0, (onProgress) => this.io.sendPath(p, onProgress)),
+      })),
+    )
+  }
+
+  /** Cancels the upload under way; it ends as cancelled, "Upload cancelled.", and the next one waiting starts. */
   cancel(): void {
     if (!this.#abort) return
     this.#cancelled = true
     this.#abort()
   }
 
+  /** Cancels the upload under way and drops the ones waiting. */
+  cancelAll(): void {
+    this.#queue = []
+    this.queued = []
+    this.cancel()
+  }
+
   /** Back to the start, for another upload. */
   reset(): void {
-    if (this.phase === 'uploading') return
+    if (this.phase === 'uploading' || this.#pumping) return
     this.phase = 'idle'
     this.fileName = ''
     this.videoId = ''
     this.message = ''
     this.resumedAt = NaN
+    this.finished = []
   }
 
   /** Shows a problem met before anything was sent (no file chosen, say). */
@@ -91,8 +134,44 @@ export class Upload {
     if (this.phase !== 'uploading') this.#fail(message)
   }
 
+  #add(items: Queued[]): Promise<void> {
+    this.#queue.push(...items)
+    this.queued = this.#queue.map((q) => q.name)
+    if (this.#pumping) return Promise.resolve()
+    this.finished = []
+    return this.#pump()
+  }
+
+  // Starts the files waiting, one after another; each one that ends while
+  // others wait joins the finished list, the last one stays as the phase.
+  async #pump(): Promise<void> {
+    this.#pumping = true
+    try {
+      while (this.#queue.length > 0) {
+        const next = this.#queue.shift()!
+        this.queued = this.#queue.map((q) => q.name)
+        await next.start()
+        if (this.#queue.length > 0) {
+          const phase = this.phase === 'uploading' || this.phase === 'idle' ? 'failed' : this.phase
+          this.finished.push({ name: this.fileName, phase, videoId: this.videoId, message: this.message })
+        }
+      }
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  #sendFile(f: File): Promise<void> {
+    this.fileName = f.name
+    const problem = checkFile(f, this.io.config())
+    if (problem) return this.#fail(problem)
+    if (!this.io.token()) return this.#fail('Enter the upload token first.')
+    return this.#run(f.name, f.size, (onProgress) => this.io.sendFile(f, onProgress))
+  }
+
   #fail(message: string): Promise<void> {
     this.phase = 'failed'
+    this.videoId = ''
     this.message = message
     return Promise.resolve()
   }

@@ -132,15 +132,75 @@ describe('Upload', () => {
     expect(up.message).toMatch(want)
   })
 
-  it('takes one upload at a time', async () => {
+  it('takes one upload at a time; the others wait their turn', async () => {
     const { up, t } = setup()
     up.file(file('a.mp4', 10))
     await up.file(file('b.mp4', 10))
     up.path('/tmp/c.mp4')
     expect(t.start).toHaveBeenCalledOnce()
     expect(up.fileName).toBe('a.mp4')
+    expect(up.queued).toEqual(['b.mp4', 'c.mp4'])
     up.reset() // not while it runs
     expect(up.phase).toBe('uploading')
+  })
+
+  it('uploads files dropped together one after another, each with its progress and outcome', async () => {
+    const ts: ReturnType<typeof fakeTransfer>[] = []
+    const start = vi.fn((what: unknown, onProgress: (p: UploadProgress) => void) => {
+      const t = fakeTransfer()
+      ts.push(t)
+      return t.start(what, onProgress)
+    })
+    const up = new Upload({ sendFile: start, sendPath: start, config: () => defaultConfig, token: () => 'tok', now: () => 0 })
+    const batch = up.paths(['/v/a.mp4', '/v/b.mov', '/v/c.mkv', '/v/d.webm'])
+    expect([up.fileName, up.queued]).toEqual(['a.mp4', ['b.mov', 'c.mkv', 'd.webm']])
+    ts[0].progress({ loaded: 30, total: 100 })
+    expect(up.percent).toBe(30)
+    ts[0].resolve({ id: 'va', key: 'k' })
+    await vi.waitFor(() => expect(ts).toHaveLength(2))
+
+    // The second starts from nothing, with its own progress.
+    expect([up.phase, up.fileName, up.loaded, up.percent, up.queued]).toEqual(['uploading', 'b.mov', 0, 0, ['c.mkv', 'd.webm']])
+    expect(up.finished).toEqual([{ name: 'a.mp4', phase: 'done', videoId: 'va', message: '' }])
+    // A file dropped meanwhile joins the end of the line.
+    void up.path('/v/e.mp4')
+    expect(up.queued).toEqual(['c.mkv', 'd.webm', 'e.mp4'])
+    ts[1].reject('the server is gone')
+    await vi.waitFor(() => expect(ts).toHaveLength(3))
+    up.cancel() // c only: the others still go
+    await vi.waitFor(() => expect(ts).toHaveLength(4))
+    expect(up.finished.map((f) => [f.name, f.phase, f.message])).toEqual([
+      ['a.mp4', 'done', ''],
+      ['b.mov', 'failed', 'the server is gone'],
+      ['c.mkv', 'cancelled', 'Upload cancelled.'],
+    ])
+    expect(up.fileName).toBe('d.webm')
+    ts[3].resolve({ id: 'vd', key: 'k' })
+    await vi.waitFor(() => expect(ts).toHaveLength(5))
+    ts[4].resolve({ id: 've', key: 'k' })
+    await batch
+    // The last one shows as the page's outcome, the earlier ones as a list.
+    expect([up.phase, up.fileName, up.videoId, up.queued]).toEqual(['done', 'e.mp4', 've', []])
+    expect(up.finished.map((f) => f.videoId)).toEqual(['va', '', '', 'vd'])
+    up.reset()
+    expect([up.phase, up.finished]).toEqual(['idle', []])
+  })
+
+  it('cancels all: the one under way ends as cancelled and the waiting ones are dropped', async () => {
+    const { up, t } = setup()
+    const batch = up.paths(['/v/a.mp4', '/v/b.mp4'])
+    up.cancelAll()
+    await batch
+    expect(t.start).toHaveBeenCalledOnce()
+    expect([up.phase, up.message, up.queued, up.finished]).toEqual(['cancelled', 'Upload cancelled.', [], []])
+  })
+
+  it('goes on past a file that fails the checks before sending', async () => {
+    const { up, t } = setup()
+    void up.files([file('notes.txt', 10, 'text/plain'), file('b.mp4', 10)])
+    await vi.waitFor(() => expect(t.start).toHaveBeenCalledOnce())
+    expect(up.fileName).toBe('b.mp4')
+    expect(up.finished.map((f) => [f.name, f.phase])).toEqual([['notes.txt', 'failed']])
   })
 
   it('sends a path from disk (the desktop app), showing its base name', async () => {
