@@ -75,8 +75,13 @@ func TestDropUnderXvfb(t *testing.T) {
 		t.Fatalf("the upload page is not drawn (%.2f%% accent blue)", 100*before)
 	}
 
-	// The drag source, to the right of the app's window.
-	src := exec.Command("python3", append([]string{filepath.Join("testdata", "dragsource.py"), "1380", "40"}, clips...)...)
+	// The drag source, to the right of the app's window; Debian's python3-gi
+	// is for its own Python, whatever other python3 comes first in PATH.
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		python = "python3"
+	}
+	src := exec.Command(python, append([]string{filepath.Join("testdata", "dragsource.py"), "1380", "40"}, clips...)...)
 	src.Env = append(os.Environ(), "DISPLAY="+display)
 	srcOut, _ := src.StdoutPipe()
 	src.Stderr = os.Stderr

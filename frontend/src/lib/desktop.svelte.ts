@@ -72,7 +72,41 @@ export function onDesktopEvent<T>(name: string, cb: (data: T) => void): () => vo
  */
 export function enableFileDrop(): void {
   ;(window as WailsWindow).runtime?.OnFileDrop?.(() => {}, true)
+  // WebKitGTK shows files dragged in from another app as a text/uri-list,
+  // not as "Files", the only kind the runtime's handlers take: without these
+  // the window showed nothing while files were over it, and a drop outside
+  // the drop zone made the webview open the file itself.
+  const root = document.documentElement
+  let leave: ReturnType<typeof setTimeout> | undefined
+  const carriesFiles = (e: DragEvent) => {
+    const types = e.dataTransfer?.types ?? []
+    return types.includes('Files') || types.includes('text/uri-list')
+  }
+  const over = (e: DragEvent) => {
+    if (!carriesFiles(e)) return
+    e.preventDefault()
+    if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy'
+    clearTimeout(leave)
+    root.classList.add(dropActive)
+  }
+  window.addEventListener('dragenter', over)
+  window.addEventListener('dragover', over)
+  // Moving from one element to another fires dragleave, then dragover at
+  // once: only a dragleave with none after it means the files left.
+  window.addEventListener('dragleave', () => {
+    clearTimeout(leave)
+    leave = setTimeout(() => root.classList.remove(dropActive), 100)
+  })
+  window.addEventListener('drop', (e) => {
+    if (!carriesFiles(e)) return
+    e.preventDefault()
+    clearTimeout(leave)
+    root.classList.remove(dropActive)
+  })
 }
+
+/** The class the Wails runtime gives drop targets while files are over them. */
+const dropActive = 'wails-drop-target-active'
 
 /**
  * Where the app's uploads go, asked of the Go side once at start and again
