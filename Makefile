@@ -178,7 +178,7 @@ package-linux: desktop deps-package-linux
 # Xvfb and purged (as root only; the test says why it skips otherwise).
 test-package-linux: package-linux
 	go test -count=1 ./build/ ./desktop/deb/
-	ASSETLAB_DEB=$$(ls -t build/bin/assetlab-desktop_*.deb | head -1) go test -tags webkit2_41 -count=1 -timeout 5m -run '^TestDebInstallRunRemove$$' -v ./desktop/
+	ASSETLAB_DEB=$(CURDIR)/$$(ls -t build/bin/assetlab-desktop_*.deb | head -1) go test -tags webkit2_41 -count=1 -timeout 5m -run '^TestDebInstallRunRemove$$' -v ./desktop/
 
 clean:
 	rm -rf bin build/bin frontend/dist

@@ -12,10 +12,12 @@ import (
 // and task switchers put the window under the app's entry.
 const ProgramName = "assetlab-desktop"
 
-// windowIconSize is the window icon's size: big enough for a task switcher
-// on a high-density screen; the X property holding it is 4 bytes a pixel, so
-// not the 1024 px original.
-const windowIconSize = 256
+// windowIconSize is the window icon's size. GTK drops an icon whose X
+// property (2 + w×h 32-bit values) does not fit in one request without the
+// BIG-REQUESTS extension (65,535 units, less GTK's margin of 100): 256 px
+// (65,538) was dropped under Xvfb, 128 px fits. Docks that match the window
+// to the menu entry take larger sizes from the icon theme.
+const windowIconSize = 128
 
 // linuxOptions gives the window its icon and program name.
 func linuxOptions() *linux.Options {
