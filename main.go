@@ -10,6 +10,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "--version" {
+		fmt.Println("AssetLab", desktop.Version)
+		return
+	}
 	if err := desktop.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "assetlab-desktop:", err)
 		os.Exit(1)

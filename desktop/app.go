@@ -155,6 +155,8 @@ type Info struct {
 	LANURL string `json:"lan_url,omitempty"`
 	// Token is the upload token in force (the UI's library needs it).
 	Token string `json:"token"`
+	// Version is the app's version.
+	Version string `json:"version"`
 }
 
 // Info says where uploads go.
@@ -162,16 +164,17 @@ func (a *App) Info() Info {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.settings.ServerURL != "" {
-		return Info{ServerURL: a.settings.ServerURL, Token: a.settings.Token}
+		return Info{ServerURL: a.settings.ServerURL, Token: a.settings.Token, Version: Version}
 	}
 	if a.local == nil {
-		return Info{}
+		return Info{Version: Version}
 	}
 	return Info{
 		ServerURL: fmt.Sprintf("http://127.0.0.1:%d", a.local.Port()),
 		Local:     true,
 		LANURL:    a.lanURL,
 		Token:     a.local.Token(),
+		Version:   Version,
 	}
 }
 

@@ -29,6 +29,7 @@ func Run() error {
 		Height:    800,
 		MinWidth:  400,
 		MinHeight: 500,
+		Linux:     linuxOptions(),
 		AssetServer: &assetserver.Options{
 			Assets: frontend.Dist(),
 		},

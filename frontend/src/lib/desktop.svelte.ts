@@ -10,6 +10,8 @@ export interface DesktopInfo {
   local: boolean
   lan_url?: string
   token: string
+  /** The app's version (git describe), stamped when it was built. */
+  version: string
 }
 
 /** Go's progress event; speed and time left are the UI's to work out, as for the browser. */
