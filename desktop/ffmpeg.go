@@ -1,8 +1,12 @@
 package desktop
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/assetlab/assetlab/worker/transcode"
 )
 
 // bundledTool is the path of the named FFmpeg program (ffmpeg or ffprobe)
@@ -47,4 +51,26 @@ func ffmpegPaths(getenv func(string) string, exe, goos, ffmpeg, ffprobe string) 
 		}
 	}
 	return ffmpeg, ffprobe
+}
+
+// TranscoderProblem is what the built-in server's transcoder lacks (its
+// FFmpeg, or a part of it), for the watch page to say instead of waiting
+// for a transcoder forever; "" when it works, has not checked yet, or the
+// app uses another server.
+func (a *App) TranscoderProblem() string {
+	a.mu.Lock()
+	local, remote := a.local, a.settings.ServerURL != ""
+	a.mu.Unlock()
+	if local == nil || remote {
+		return ""
+	}
+	err := local.WorkerProblem()
+	if err == nil {
+		return ""
+	}
+	var tools *transcode.ToolsError
+	if errors.As(err, &tools) {
+		return strings.Join(tools.Problems, "; ")
+	}
+	return err.Error()
 }

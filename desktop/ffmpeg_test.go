@@ -1,9 +1,15 @@
 package desktop
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/adrg/xdg"
+	"github.com/assetlab/assetlab/server/app/apptest"
 )
 
 // The built-in server runs the FFmpeg shipped with the app (beside the
@@ -81,5 +87,44 @@ func TestFFmpegPaths(t *testing.T) {
 				t.Errorf("ffprobe: got %q, want %q", gotFFprobe, want(c.wantFFprobe))
 			}
 		})
+	}
+}
+
+// Without FFmpeg, the built-in server's transcoder cannot start, and the app
+// names what is missing (the watch page shows it) rather than leave the
+// page waiting for a transcoder; for another server it has nothing to say.
+func TestTranscoderProblem(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	t.Setenv("PORT", "0")
+	t.Setenv("ASSETLAB_LOG_LEVEL", "error")
+	missing := filepath.Join(dir, "no-such-ffmpeg")
+	t.Setenv("ASSETLAB_FFMPEG", missing)
+	xdg.Reload()
+
+	a := NewApp(filepath.Join(dir, "config", "desktop.json"))
+	if err := a.startup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.shutdown(context.Background())
+	var got string
+	apptest.Eventually(t, 30*time.Second, "the built-in transcoder to report its FFmpeg", func() bool {
+		got = a.TranscoderProblem()
+		return got != ""
+	})
+	if want := "ffmpeg (" + missing + ") cannot be run"; !strings.Contains(got, want) {
+		t.Errorf("got %q, want it to say %q", got, want)
+	}
+	if strings.HasPrefix(got, "cannot transcode") {
+		t.Errorf("got %q, want the problems alone (the page words the rest)", got)
+	}
+
+	a.mu.Lock()
+	a.settings.ServerURL = "http://192.0.2.1:3000"
+	a.mu.Unlock()
+	if got := a.TranscoderProblem(); got != "" {
+		t.Errorf("with another server set: got %q, want nothing", got)
 	}
 }
