@@ -1,12 +1,15 @@
 package desktop
 
 import (
+	"bytes"
 	"debug/pe"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 // The Windows installer that `make package-windows` makes is a Windows
@@ -48,6 +51,39 @@ func TestWindowsInstaller(t *testing.T) {
 		t.Errorf("characteristics %#x: not an executable image", f.Characteristics)
 	}
 
+	// Its version resource holds wails.json's version and copyright, not
+	// template placeholders.
+	var project struct {
+		Info struct {
+			ProductVersion string `json:"productVersion"`
+			Copyright      string `json:"copyright"`
+		} `json:"info"`
+	}
+	if b, err := os.ReadFile("../wails.json"); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &project); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(installer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encode := func(s string) []byte {
+		var b []byte
+		for _, u := range utf16.Encode([]rune(s)) {
+			b = append(b, byte(u), byte(u>>8))
+		}
+		return b
+	}
+	for _, want := range []string{project.Info.ProductVersion, project.Info.Copyright} {
+		if want == "" || !bytes.Contains(data, encode(want)) {
+			t.Errorf("the installer's version resource lacks %q (wails.json's info)", want)
+		}
+	}
+	if bytes.Contains(data, encode("{{")) {
+		t.Error("the installer's version resource holds a template placeholder")
+	}
+
 	sevenZip, err := exec.LookPath("7z")
 	if err != nil {
 		t.Fatal("7z is not installed (Debian's p7zip-full): cannot list the installer")
@@ -56,25 +92,32 @@ func TestWindowsInstaller(t *testing.T) {
 	if err != nil {
 		t.Fatalf("7z l: %v\n%s", err, out)
 	}
-	sizes := map[string]string{} // base name -> size, of what the installer holds
+	// After the "----------" line, one block per file: its path, then its
+	// packed size (7z cannot tell an NSIS file's unpacked size).
+	_, entries, ok := strings.Cut(string(out), "\n----------\n")
+	if !ok {
+		t.Fatalf("7z l -slt lists no files:\n%s", out)
+	}
+	packed := map[string]string{} // base name -> packed size
 	var name string
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(entries, "\n") {
 		line = strings.TrimSpace(line)
 		if v, ok := strings.CutPrefix(line, "Path = "); ok {
 			name = path.Base(strings.ReplaceAll(v, `\`, "/"))
-		} else if v, ok := strings.CutPrefix(line, "Size = "); ok && name != "" {
-			sizes[name] = v
+		} else if v, ok := strings.CutPrefix(line, "Packed Size = "); ok && name != "" {
+			packed[name] = v
 		}
 	}
-	for _, want := range []string{"AssetLab.exe", "ffmpeg.exe", "ffprobe.exe", "FFmpeg-NOTICE.txt", "FFmpeg-COPYING.GPLv3.txt", "MicrosoftEdgeWebview2Setup.exe"} {
-		size, ok := sizes[want]
+	for _, want := range []string{"AssetLab.exe", "ffmpeg.exe", "ffprobe.exe", "FFmpeg-NOTICE.txt", "FFmpeg-COPYING.GPLv3.txt",
+		"MicrosoftEdgeWebview2Setup.exe", "uninstall.exe"} {
+		size, ok := packed[want]
 		if !ok {
-			t.Errorf("%s is not in the installer; it holds %v", want, sizes)
+			t.Errorf("%s is not in the installer; it holds %v", want, packed)
 			continue
 		}
 		if size == "" || size == "0" {
-			t.Errorf("%s is in the installer with size %q, want its bytes", want, size)
+			t.Errorf("%s is in the installer with packed size %q, want its bytes", want, size)
 		}
-		t.Logf("holds %s (%s bytes)", want, size)
+		t.Logf("holds %s (%s bytes packed)", want, size)
 	}
 }
