@@ -1,5 +1,8 @@
 Unicode true
 
+# FFmpeg makes up most of the installer: LZMA makes it about a quarter smaller than NSIS' default.
+SetCompressor /SOLID lzma
+
 ####
 ## Please note: Template replacements don't work in this file. They are provided with default defines like
 ## mentioned underneath.
