@@ -21,6 +21,8 @@ FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.ht
 
 .PHONY: build run desktop desktop-windows test test-go test-fuzz test-frontend test-e2e test-desktop deps deps-apt deps-desktop deps-go bench-upload bench-upload-concurrent bench-resumable bench-transcode bench-playback bench-desktop-upload clean
 
+.PHONY: deps-windows package-windows test-windows-installer package-macos test-bundled-ffmpeg
+
 ## Dependencies ---------------------------------------------------------------
 
 # Debian packages, installed only when missing.
@@ -42,6 +44,32 @@ deps-desktop:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# What the Windows installer is made and checked with.
+WINDOWS_APT_PACKAGES := nsis p7zip-full
+deps-windows:
+	@missing=""; for p in $(WINDOWS_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# FFmpeg and FFprobe for the installers: static GPLv3 builds from the npm
+# registry (build/FFmpeg-NOTICE.txt), fetched once into .tools/ffmpeg/<os-cpu>/
+# with the GPL's text. linux-x64 is the Windows build's twin (FFmpeg's git
+# master of December 2018), for test-bundled-ffmpeg.
+FFMPEG_DIR := $(CURDIR)/.tools/ffmpeg
+FFMPEG_NPM_win32-x64 := @ffmpeg-installer/win32-x64@4.1.0 @ffprobe-installer/win32-x64@5.1.0
+FFMPEG_NPM_darwin-x64 := @ffmpeg-installer/darwin-x64@4.1.0 @ffprobe-installer/darwin-x64@5.1.0
+FFMPEG_NPM_linux-x64 := @ffmpeg-installer/linux-x64@4.1.0 @ffprobe-installer/linux-x64@5.2.0
+$(FFMPEG_DIR)/%/.fetched:
+	rm -rf $(@D) && mkdir -p $(@D)/npm
+	cd $(@D)/npm && for p in $(FFMPEG_NPM_$*); do npm pack --silent "$$p" >/dev/null || exit 1; done
+	for t in $(@D)/npm/*.tgz; do tar -xzf "$$t" -C $(@D)/npm && mv $(@D)/npm/package/ff* $(@D)/ && rm -rf $(@D)/npm/package || exit 1; done
+	chmod +x $(@D)/ff*
+	cp /usr/share/common-licenses/GPL-3 $(@D)/COPYING.GPLv3 2>/dev/null || curl -fsSL https://www.gnu.org/licenses/gpl-3.0.txt -o $(@D)/COPYING.GPLv3
+	rm -rf $(@D)/npm
+	@touch $@
 
 $(WAILS):
 	GOBIN=$(TOOLS) go install github.com/wailsapp/wails/v2/cmd/wails@v2.15.0
@@ -80,6 +108,34 @@ desktop: deps deps-desktop $(WAILS) frontend/dist/index.html
 desktop-windows: deps $(WAILS) frontend/dist/index.html
 	$(WAILS) build -platform windows/amd64 -s -ldflags "$(DESKTOP_LDFLAGS)" -o assetlab-desktop.exe
 
+## Installers -------------------------------------------------------------------
+
+# The Windows installer, build/bin/AssetLab-amd64-installer.exe (NSIS, from
+# build/windows/installer/project.nsi): the app, ffmpeg.exe and ffprobe.exe
+# beside it, the WebView2 bootstrapper, a Start-menu entry, an uninstaller.
+package-windows: deps deps-windows $(WAILS) frontend/dist/index.html $(FFMPEG_DIR)/win32-x64/.fetched
+	$(WAILS) build -platform windows/amd64 -nsis -s -o assetlab-desktop.exe
+	@ls -l build/bin/AssetLab-amd64-installer.exe
+
+# The installer is a Windows program and holds the app and FFmpeg.
+test-windows-installer: package-windows
+	ASSETLAB_WINDOWS_INSTALLER=$(CURDIR)/build/bin/AssetLab-amd64-installer.exe go test -tags webkit2_41 -count=1 -run '^TestWindowsInstaller$$' -v ./desktop/
+
+# The macOS app, on a Mac with Xcode's command line tools only: a universal
+# build/bin/AssetLab.app with FFmpeg and FFprobe (x86_64 builds, which run
+# under Rosetta 2 on Apple silicon) in Contents/Resources, in
+# build/bin/AssetLab.dmg.
+package-macos:
+	@if [ "$$(uname -s)" != Darwin ]; then echo "package-macos: the macOS app is built on macOS only (Wails needs the macOS SDK, the .dmg needs hdiutil); this machine runs $$(uname -s)" >&2; exit 1; fi
+	$(MAKE) deps-go $(WAILS) frontend/dist/index.html $(FFMPEG_DIR)/darwin-x64/.fetched
+	$(WAILS) build -platform darwin/universal -s
+	cp $(FFMPEG_DIR)/darwin-x64/ffmpeg $(FFMPEG_DIR)/darwin-x64/ffprobe build/FFmpeg-NOTICE.txt build/bin/AssetLab.app/Contents/Resources/
+	cp $(FFMPEG_DIR)/darwin-x64/COPYING.GPLv3 build/bin/AssetLab.app/Contents/Resources/FFmpeg-COPYING.GPLv3.txt
+	codesign --force --deep --sign - build/bin/AssetLab.app
+	rm -rf build/bin/dmg && mkdir build/bin/dmg && cp -R build/bin/AssetLab.app build/bin/dmg/ && ln -s /Applications build/bin/dmg/Applications
+	hdiutil create -volname AssetLab -srcfolder build/bin/dmg -ov -format UDZO build/bin/AssetLab.dmg
+	rm -rf build/bin/dmg
+
 ## Tests ------------------------------------------------------------------------
 
 test: deps $(VERSITYGW) frontend/dist/index.html
@@ -116,6 +172,13 @@ test-desktop: desktop desktop-windows
 	ASSETLAB_DESKTOP_BIN=$(CURDIR)/build/bin/assetlab-desktop go test -tags webkit2_41 -count=1 -p 1 -timeout 10m ./desktop/...
 	@head -c 2 build/bin/assetlab-desktop.exe | grep -q MZ && echo "ok  	build/bin/assetlab-desktop.exe is a Windows executable"
 	$(MAKE) test-package-linux
+
+# The worker's transcode tests with the FFmpeg the installers ship (its
+# Linux build of the same git master, FFmpeg of December 2018) instead of
+# Debian's 5.1.
+test-bundled-ffmpeg: deps $(VERSITYGW) frontend/dist/index.html $(FFMPEG_DIR)/linux-x64/.fetched
+	ASSETLAB_FFMPEG=$(FFMPEG_DIR)/linux-x64/ffmpeg ASSETLAB_FFPROBE=$(FFMPEG_DIR)/linux-x64/ffprobe \
+		go test -count=1 -p 1 -timeout 20m ./worker/transcode/ ./worker/
 
 ## Benchmarks -----------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -99,6 +100,10 @@ func (a *App) startLocal() error {
 	if err != nil {
 		return err
 	}
+	// The FFmpeg shipped with the app first: on Windows and macOS there is
+	// usually none on PATH.
+	exe, _ := os.Executable()
+	cfg.FFmpeg, cfg.FFprobe = ffmpegPaths(os.Getenv, exe, runtime.GOOS, cfg.FFmpeg, cfg.FFprobe)
 	if os.Getenv("PORT") == "" {
 		if l, err := net.Listen("tcp", cfg.Addr()); err == nil {
 			l.Close()

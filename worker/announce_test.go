@@ -138,7 +138,7 @@ func TestStandaloneWorkerTools(t *testing.T) {
 		}
 	})
 	t.Run("no ffmpeg", func(t *testing.T) {
-		p := startWorker(t, e, "PATH="+t.TempDir())
+		p := startWorker(t, e, "PATH="+t.TempDir(), "ASSETLAB_FFMPEG=", "ASSETLAB_FFPROBE=")
 		done := make(chan error, 1)
 		go func() { done <- p.cmd.Wait() }()
 		select {

@@ -24,7 +24,8 @@ import (
 // real time, so that a test sees a transcode while it runs.
 func slowFFmpeg(t *testing.T, rate float64) string {
 	path := filepath.Join(t.TempDir(), "ffmpeg")
-	script := fmt.Sprintf("#!/bin/sh\ncase \" $* \" in *\" -i \"*) exec ffmpeg -readrate %g \"$@\";; esac\nexec ffmpeg \"$@\"\n", rate)
+	ffmpeg := ffmpegProgram()
+	script := fmt.Sprintf("#!/bin/sh\ncase \" $* \" in *\" -i \"*) exec %q -readrate %g \"$@\";; esac\nexec %q \"$@\"\n", ffmpeg, rate, ffmpeg)
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -140,7 +141,7 @@ func TestReferencesInsideUploadsAreNotFollowed(t *testing.T) {
 func fakeFFmpeg(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "ffmpeg")
-	script := "#!/bin/sh\ncase \"$1$2\" in -hide_banner-version|-hide_banner-encoders|-hide_banner-filters|-hide_banner-muxers) exec ffmpeg \"$@\";; esac\n" + body + "\n"
+	script := "#!/bin/sh\ncase \"$1$2\" in -hide_banner-version|-hide_banner-encoders|-hide_banner-filters|-hide_banner-muxers) exec " + strconv.Quote(ffmpegProgram()) + " \"$@\";; esac\n" + body + "\n"
 	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -38,13 +38,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// ffmpegProgram is the FFmpeg the wrappers below run: the one
+// ASSETLAB_FFMPEG names, as for the worker, else the one on PATH.
+func ffmpegProgram() string {
+	if p := os.Getenv("ASSETLAB_FFMPEG"); p != "" {
+		return p
+	}
+	return "ffmpeg"
+}
+
 // countingFFmpeg writes a wrapper around ffmpeg that logs each run's input, so
 // a test can count transcodes across processes.
 func countingFFmpeg(t *testing.T) (path, logFile string) {
 	dir := t.TempDir()
 	logFile = filepath.Join(dir, "runs.log")
 	path = filepath.Join(dir, "ffmpeg")
-	script := fmt.Sprintf("#!/bin/sh\nfor a; do case \"$a\" in *originals/*) echo \"$a\" >> %q;; esac; done\nexec ffmpeg \"$@\"\n", logFile)
+	script := fmt.Sprintf("#!/bin/sh\nfor a; do case \"$a\" in *originals/*) echo \"$a\" >> %q;; esac; done\nexec %q \"$@\"\n", logFile, ffmpegProgram())
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

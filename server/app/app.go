@@ -263,6 +263,11 @@ func (s *Server) workerProblem() error {
 	return nil
 }
 
+// WorkerProblem is why the in-process workers cannot transcode (FFmpeg
+// missing, or lacking what the transcode needs: a *transcode.ToolsError), or
+// nil while they can or have not checked yet.
+func (s *Server) WorkerProblem() error { return s.workerProblem() }
+
 // Banner is what the server prints at start for a person: where it is, and the
 // upload token when it was made for them.
 func (s *Server) Banner() string {

@@ -3,6 +3,7 @@ package transcode
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -10,10 +11,18 @@ import (
 )
 
 // options are the configuration's defaults: the transcode package has none
-// of its own.
+// of its own. ASSETLAB_FFMPEG and ASSETLAB_FFPROBE name other programs, to
+// run these tests with another FFmpeg build (make test-bundled-ffmpeg).
 func options() Options {
 	c := config.Default()
-	return Options{FFmpeg: c.FFmpeg, FFprobe: c.FFprobe, Preset: c.X264Preset}
+	o := Options{FFmpeg: c.FFmpeg, FFprobe: c.FFprobe, Preset: c.X264Preset}
+	if p := os.Getenv("ASSETLAB_FFMPEG"); p != "" {
+		o.FFmpeg = p
+	}
+	if p := os.Getenv("ASSETLAB_FFPROBE"); p != "" {
+		o.FFprobe = p
+	}
+	return o
 }
 
 func ffmpegAt(path string) Options {

@@ -16,7 +16,7 @@ import (
 // the real ffmpeg, less the given names, and runs the real one otherwise.
 func fakeFFmpeg(t *testing.T, dropEncoders, dropFilters []string, dropMuxers ...string) string {
 	t.Helper()
-	real, err := exec.LookPath("ffmpeg")
+	real, err := exec.LookPath(options().FFmpeg)
 	if err != nil {
 		t.Skip("no ffmpeg")
 	}
@@ -53,6 +53,8 @@ func TestCheckTools(t *testing.T) {
 		{"installed", func(t *testing.T) Options { return options() }, nil, nil},
 		{"not on PATH", func(t *testing.T) Options {
 			t.Setenv("PATH", t.TempDir())
+			t.Setenv("ASSETLAB_FFMPEG", "")
+			t.Setenv("ASSETLAB_FFPROBE", "")
 			return options()
 		}, []string{"ffmpeg (ffmpeg) cannot be run", "ffprobe (ffprobe) cannot be run"}, nil},
 		{"wrong path", func(t *testing.T) Options {

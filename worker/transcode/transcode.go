@@ -45,9 +45,10 @@ const keyframes = "expr:if(lt(t,2),gte(t,n_forced),gte(t,2*(n_forced-1)))"
 func Layout(src Source, dir string) []Output {
 	outs := Plan(src)
 	for i := range outs {
-		q := string(outs[i].Rung.Quality)
-		outs[i].Path = filepath.Join(dir, q+".mp4")
-		outs[i].Playlist = filepath.Join(dir, q+".m3u8")
+		// Named by index, as FFmpeg's %v is without names in
+		// -var_stream_map, which builds before 4.2 lack (compat.go).
+		outs[i].Path = filepath.Join(dir, strconv.Itoa(i)+".mp4")
+		outs[i].Playlist = filepath.Join(dir, strconv.Itoa(i)+".m3u8")
 	}
 	return outs
 }
@@ -136,7 +137,7 @@ func Args(in Input, src Source, outs []Output, poster string, o Options) ([]stri
 		return nil, err
 	}
 	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error"}
-	args = append(args, inArgs...)
+	args = append(args, withoutUnknown(o.FFmpeg, inArgs)...)
 	args = append(args, "-i", in.Location)
 
 	var fc strings.Builder
@@ -171,19 +172,19 @@ func Args(in Input, src Source, outs []Output, poster string, o Options) ([]stri
 	args = append(args, "-filter_complex", fc.String())
 
 	var streams []string
-	for i, out := range outs {
+	for i := range outs {
 		args = append(args, "-map", fmt.Sprintf("[v%d]", i))
 		stream := fmt.Sprintf("v:%d", i)
 		if src.HasAudio {
 			args = append(args, "-map", "0:a:0")
 			stream += fmt.Sprintf(",a:%d", i)
 		}
-		streams = append(streams, stream+",name:"+string(out.Rung.Quality))
+		streams = append(streams, stream)
 	}
 	args = append(args,
 		"-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(crf), "-profile:v", "high",
-		"-force_key_frames:v", keyframes, "-sc_threshold", "0", "-g", "600",
-		"-fps_mode", "vfr")
+		"-force_key_frames:v", keyframes, "-sc_threshold", "0", "-g", "600")
+	args = append(args, frameRateArgs(o.FFmpeg)...)
 	for i, out := range outs {
 		r := out.Rung
 		args = append(args, fmt.Sprintf("-maxrate:v:%d", i), strconv.Itoa(r.MaxRate), fmt.Sprintf("-bufsize:v:%d", i), strconv.Itoa(r.BufSize))

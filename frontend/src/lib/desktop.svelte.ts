@@ -47,6 +47,7 @@ interface Bound {
   ResumeUpload(url: string): Promise<{ id: string; key: string }>
   DiscardUpload(url: string): Promise<void>
   StartRoute(): Promise<string>
+  TranscoderProblem(): Promise<string>
 }
 
 type WailsWindow = Window & {

@@ -107,4 +107,12 @@ describe('pendingMessage', () => {
     expect(pendingMessage('in_line', false)).toBe('Waiting in line for a transcoder…')
     expect(pendingMessage('no_worker', false)).not.toMatch(/original/)
   })
+  it("names what the desktop app's built-in transcoder lacks", () => {
+    const problem = 'ffmpeg (ffmpeg) cannot be run: exec: "ffmpeg": executable file not found in $PATH'
+    expect(pendingMessage('no_worker', true, problem)).toBe(
+      `This app cannot transcode videos: ${problem}. Reinstall AssetLab (its installer ships FFmpeg) or install FFmpeg; the app checks again every minute. The original plays meanwhile.`,
+    )
+    // Only while no transcoder runs.
+    expect(pendingMessage('in_line', true, problem)).toMatch(/^Waiting in line/)
+  })
 })

@@ -86,9 +86,17 @@ export function parseVideoRef(input: string): string | null {
   return m ? m[0].toLowerCase() : null
 }
 
-/** What the watch page says of a video that is pending; originalPlays false where this browser cannot decode the original. */
-export function pendingMessage(waiting: Waiting | undefined, originalPlays = true): string {
+/**
+ * What the watch page says of a video that is pending; originalPlays false
+ * where this browser cannot decode the original. builtInProblem is what the
+ * desktop app's built-in transcoder lacks (its FFmpeg), when it is the one
+ * that cannot start.
+ */
+export function pendingMessage(waiting: Waiting | undefined, originalPlays = true, builtInProblem = ''): string {
   const meanwhile = originalPlays ? ' The original plays meanwhile.' : ''
+  if (waiting === 'no_worker' && builtInProblem) {
+    return `This app cannot transcode videos: ${builtInProblem}. Reinstall AssetLab (its installer ships FFmpeg) or install FFmpeg; the app checks again every minute.${meanwhile}`
+  }
   if (waiting === 'no_worker') {
     return `No transcoder is running: ask the server's admin to start one (ffmpeg missing?).${meanwhile}`
   }
