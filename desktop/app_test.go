@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adrg/xdg"
 	"github.com/assetlab/assetlab/desktop/upload"
 	"github.com/assetlab/assetlab/server/app/apptest"
 	"github.com/assetlab/assetlab/worker/mediatest"
@@ -18,13 +17,9 @@ import (
 // The bound methods, driven as the UI drives them, against real servers: the
 // one built into the app on first run, then another one set in the settings.
 func TestBoundMethods(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
-	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
-	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	dir := isolateXDG(t)
 	t.Setenv("PORT", "0")
 	t.Setenv("ASSETLAB_LOG_LEVEL", "warn")
-	xdg.Reload()
 	clip := mediatest.MakeNamed(t, mediatest.Clip{Width: 640, Height: 360, Seconds: 2, Audio: true}, "holiday.mp4")
 
 	settingsPath, err := SettingsFile()
@@ -32,15 +27,7 @@ func TestBoundMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := NewApp(settingsPath)
-	var mu sync.Mutex
-	var events []upload.Progress
-	a.emit = func(name string, data any) {
-		if name == EventUploadProgress {
-			mu.Lock()
-			events = append(events, data.(upload.Progress))
-			mu.Unlock()
-		}
-	}
+	progress := recordProgress(a)
 	a.openFile = func(string) (string, error) { return clip, nil }
 	if err := a.startup(context.Background()); err != nil {
 		t.Fatal(err)
@@ -64,11 +51,9 @@ func TestBoundMethods(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Upload: %v", err)
 	}
-	mu.Lock()
-	if len(events) == 0 || events[len(events)-1].Percent != 100 {
+	if events := progress(); len(events) == 0 || events[len(events)-1].Percent != 100 {
 		t.Errorf("progress events %v, want some ending at 100%%", events)
 	}
-	mu.Unlock()
 	var st upload.Status
 	apptest.Eventually(t, 60*time.Second, "the video to finish", func() bool {
 		if st, err = a.Status(res.ID); err != nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adrg/xdg"
 	"github.com/assetlab/assetlab/server/app/apptest"
 )
 
@@ -94,15 +93,11 @@ func TestFFmpegPaths(t *testing.T) {
 // names what is missing (the watch page shows it) rather than leave the
 // page waiting for a transcoder; for another server it has nothing to say.
 func TestTranscoderProblem(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
-	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
-	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	dir := isolateXDG(t)
 	t.Setenv("PORT", "0")
 	t.Setenv("ASSETLAB_LOG_LEVEL", "error")
 	missing := filepath.Join(dir, "no-such-ffmpeg")
 	t.Setenv("ASSETLAB_FFMPEG", missing)
-	xdg.Reload()
 
 	a := NewApp(filepath.Join(dir, "config", "desktop.json"))
 	if err := a.startup(context.Background()); err != nil {

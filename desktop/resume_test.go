@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,25 @@ func isolateXDG(t *testing.T) string {
 	xdg.Reload()
 	t.Cleanup(xdg.Reload)
 	return dir
+}
+
+// recordProgress keeps a's "upload:progress" events; the function returned
+// gives those sent so far.
+func recordProgress(a *App) func() []upload.Progress {
+	var mu sync.Mutex
+	var events []upload.Progress
+	a.emit = func(name string, data any) {
+		if name == EventUploadProgress {
+			mu.Lock()
+			events = append(events, data.(upload.Progress))
+			mu.Unlock()
+		}
+	}
+	return func() []upload.Progress {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(events)
+	}
 }
 
 // patchCounter is an HTTP transport that counts the bytes of PATCH bodies
@@ -159,15 +179,7 @@ func TestResumeAfterRestart(t *testing.T) {
 
 			pc := &patchCounter{}
 			a.client = &http.Client{Transport: pc}
-			var mu sync.Mutex
-			var events []upload.Progress
-			a.emit = func(name string, data any) {
-				if name == EventUploadProgress {
-					mu.Lock()
-					events = append(events, data.(upload.Progress))
-					mu.Unlock()
-				}
-			}
+			progress := recordProgress(a)
 			res, err := a.ResumeUpload(p.URL)
 			if err != nil {
 				t.Fatalf("ResumeUpload: %v", err)
@@ -175,11 +187,9 @@ func TestResumeAfterRestart(t *testing.T) {
 			if got := pc.sent.Load(); got != size-p.Sent {
 				t.Errorf("resume sent %d bytes, want the rest: %d (of %d)", got, size-p.Sent, size)
 			}
-			mu.Lock()
-			if len(events) == 0 || events[0].Sent < p.Sent || events[len(events)-1].Percent != 100 {
+			if events := progress(); len(events) == 0 || events[0].Sent < p.Sent || events[len(events)-1].Percent != 100 {
 				t.Errorf("progress events %v, want them from %d bytes to 100%%", events, p.Sent)
 			}
-			mu.Unlock()
 
 			var orig struct {
 				URL string `json:"url"`
