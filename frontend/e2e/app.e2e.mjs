@@ -154,6 +154,28 @@ const videoState = (page) =>
   })
 
 /**
+ * Waits until the video has played past t seconds; if it does not within ms,
+ * fails with what the element and the page show, and a screenshot.
+ */
+async function playsPast(page, t, ms) {
+  try {
+    await page.waitForFunction((t) => document.querySelector('video').currentTime > t, t, { timeout: ms, polling: 100 })
+  } catch (err) {
+    const state = await page.evaluate(() => {
+      const v = document.querySelector('video')
+      const b = v && v.buffered.length ? `${v.buffered.start(0)}-${v.buffered.end(v.buffered.length - 1)}` : ''
+      return {
+        time: v?.currentTime, paused: v?.paused, ended: v?.ended, src: v?.currentSrc, ready: v?.readyState,
+        network: v?.networkState, error: v?.error?.code, buffered: b,
+        said: [...document.querySelectorAll('[role=status], [role=alert], .banner')].map((e) => e.textContent.trim()),
+      }
+    }).catch((e) => ({ unreadable: String(e) }))
+    await shot(page, `not-playing-${Date.now() % 100000}`).catch(() => {})
+    throw new Error(`the video did not play past ${t} s in ${ms / 1000} s: ${JSON.stringify(state)}`, { cause: err })
+  }
+}
+
+/**
  * Picks value in the quality menu while the video plays, waits until ready(video)
  * holds and it plays again, and checks the position was kept: no jump back or
  * ahead beyond the time the switch took.
@@ -215,7 +237,7 @@ describe('web UI', () => {
     })
     // It plays at once: the original, or the stream if its first segments
     // were already there when the page loaded.
-    await page.waitForFunction(() => document.querySelector('video').currentTime > 1, null, { timeout: 30_000 })
+    await playsPast(page, 1, 30_000)
     await shot(page, '3-watch-playing')
     if ((await videoState(page)).src.includes('/originals/')) {
       // An original that plays is not cut off when the stream appears: the
@@ -269,7 +291,7 @@ describe('web UI', () => {
       v.loop = true
       return v.play()
     })
-    await page.waitForFunction(() => document.querySelector('video').currentTime > 1, null, { timeout: 30_000 })
+    await playsPast(page, 1, 30_000)
     assert.match((await videoState(page)).src, /720p/)
     await sleep((urlTTL + 1) * 1000)
     await switchKeepsPosition(page, '360p', (v) => v.currentSrc.includes('360p') && v.videoWidth === 640)
@@ -607,7 +629,7 @@ describe('adaptive streaming (HLS)', () => {
     await page.unroute(gone)
     await streamShown(page, 60_000)
     await play(page)
-    await page.waitForFunction(() => document.querySelector('video').currentTime > 1, null, { timeout: 30_000 })
+    await playsPast(page, 1, 30_000)
     assert.equal(await page.getByRole('alert').count(), 0, 'no error left on the page')
   })
 })
@@ -794,7 +816,7 @@ describe('resumable uploads (tus)', () => {
       v.muted = true
       return v.play()
     })
-    await page.waitForFunction(() => document.querySelector('video').currentTime > 1, null, { timeout: 60_000 })
+    await playsPast(page, 1, 60_000)
     await waitFor('the transcode to end', async () =>
       (await (await fetch(`${(await server()).url}/api/videos/${id}`)).json()).status === 'done', 240_000, 1000)
     await shot(page, 'tus-2-plays')
