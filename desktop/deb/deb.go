@@ -79,6 +79,10 @@ type Package struct {
 	Binary string
 	// Maintainer is the package's Maintainer field ("Name <email>").
 	Maintainer string
+	// ModCache and GoRoot are the Go module cache and installation Binary
+	// was built with: the licences of what is linked into it are read
+	// there (see Notices).
+	ModCache, GoRoot string
 }
 
 // FileName is the package's file name, as Debian names them.
@@ -100,9 +104,13 @@ func Build(p Package, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read the app: %w", err)
 	}
+	notices, err := Notices(p.Binary, p.ModCache, p.GoRoot)
+	if err != nil {
+		return "", err
+	}
 	files := map[string][]byte{
 		"usr/share/applications/" + Name + ".desktop": []byte(DesktopEntry()),
-		"usr/share/doc/" + Name + "/copyright":        []byte(copyright),
+		"usr/share/doc/" + Name + "/copyright":        []byte(copyright + "\n" + notices),
 	}
 	for _, size := range IconSizes {
 		png, err := build.Icon(size)
@@ -184,12 +192,14 @@ Description: self-hosted video upload and streaming, desktop app
 		strings.Join(Depends, ", "), strings.Join(Recommends, ", "))
 }
 
-const copyright = `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
-Upstream-Name: AssetLab
-
-Files: *
+// copyright heads the package's copyright file; the notices of the Go
+// modules linked into the binary follow it.
+const copyright = `AssetLab desktop app
 Copyright: AssetLab authors
-License: see the project's repository
+
+/usr/bin/` + Name + ` is one statically linked Go program: AssetLab's own
+code and the Go modules listed below. It runs FFmpeg, from Debian's own
+package, as a separate program.
 `
 
 func write(root, rel string, data []byte, mode os.FileMode) error {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -70,12 +71,13 @@ func TestBuild(t *testing.T) {
 		t.Skip("no dpkg-deb: not a Debian system")
 	}
 	dir := t.TempDir()
+	// A small program of this module, linked with two modules of others.
 	bin := filepath.Join(dir, "app")
-	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho stand-in\n"), 0o755); err != nil {
-		t.Fatal(err)
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/assetlab/assetlab/desktop/cmd/assetlab-upload").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
-	p := Package{Version: "v1.2.3-4-gabc1234", Arch: "amd64", Binary: bin}
+	p := Package{Version: "v1.2.3-4-gabc1234", Arch: "amd64", Binary: bin, ModCache: modCache(t), GoRoot: goRoot(t)}
 	deb, err := Build(p, filepath.Join(dir, "a"))
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +122,21 @@ func TestBuild(t *testing.T) {
 		}
 	}
 
+	// The copyright file carries the licences of the modules linked in.
+	copyright, err := exec.Command("dpkg-deb", "--fsys-tarfile", deb).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		`(?m)^ github\.com/adrg/xdg v\S+: MIT$`, `(?m)^ github\.com/google/uuid v\S+: BSD-3-Clause$`,
+		`(?m)^ Go standard library go\S+: BSD-3-Clause$`, `Copyright 2009 The Go Authors`,
+		`Copyright \(c\) 2014 Adrian-George Bostan`, `Copyright \(c\) 2009,2014 Google Inc\.`,
+	} {
+		if !regexp.MustCompile(w).Match(copyright) {
+			t.Errorf("the copyright file holds no %s", w)
+		}
+	}
+
 	// A second later, so that only SOURCE_DATE_EPOCH can make the dates agree.
 	time.Sleep(1100 * time.Millisecond)
 	again, err := Build(p, filepath.Join(dir, "b"))
@@ -131,4 +148,19 @@ func TestBuild(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Errorf("two builds from the same binary differ (%d and %d bytes)", len(a), len(b))
 	}
+}
+
+// modCache is the module cache this test's go command uses.
+func modCache(t *testing.T) string { return goEnv(t, "GOMODCACHE") }
+
+// goRoot is the Go installation this test's go command uses.
+func goRoot(t *testing.T) string { return goEnv(t, "GOROOT") }
+
+func goEnv(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		t.Fatalf("go env %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(out))
 }

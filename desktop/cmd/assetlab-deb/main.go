@@ -9,7 +9,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
+	"strings"
 
 	"github.com/assetlab/assetlab/desktop/deb"
 )
@@ -20,8 +22,25 @@ func main() {
 	flag.StringVar(&p.Binary, "binary", "build/bin/assetlab-desktop", "the built app")
 	flag.StringVar(&p.Arch, "arch", runtime.GOARCH, "the binary's Debian architecture")
 	flag.StringVar(&p.Maintainer, "maintainer", "", "the Maintainer field (Name <email>)")
+	flag.StringVar(&p.ModCache, "modcache", "", "the Go module cache the binary was built from (default: go env GOMODCACHE)")
+	flag.StringVar(&p.GoRoot, "goroot", "", "the Go installation the binary was built with (default: go env GOROOT)")
 	out := flag.String("out", "build/bin", "the folder to write the package into")
 	flag.Parse()
+
+	for _, v := range []struct {
+		dst  *string
+		name string
+	}{{&p.ModCache, "GOMODCACHE"}, {&p.GoRoot, "GOROOT"}} {
+		if *v.dst != "" {
+			continue
+		}
+		b, err := exec.Command("go", "env", v.name).Output()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "assetlab-deb: go env %s: %v\n", v.name, err)
+			os.Exit(1)
+		}
+		*v.dst = strings.TrimSpace(string(b))
+	}
 
 	path, err := deb.Build(p, *out)
 	if err != nil {

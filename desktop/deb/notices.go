@@ -1,0 +1,133 @@
+package deb
+
+import (
+	"bytes"
+	"debug/buildinfo"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// Notices is the text that the licences of the Go modules linked into the
+// program at binary, and of Go's standard library, ask to go with it: each
+// module with its licence, then each licence text once, with the copyright
+// lines it carries. The modules are read from the program's build
+// information and their licence files from modCache, the module cache it
+// was built from (`go env GOMODCACHE`); the standard library's from goRoot
+// (`go env GOROOT`).
+// A module without a licence file, or with a licence not known here, is an
+// error: a new dependency's terms are then read by a person before it ships.
+func Notices(binary, modCache, goRoot string) (string, error) {
+	info, err := buildinfo.ReadFile(binary)
+	if err != nil {
+		return "", fmt.Errorf("read the build information of %s: %w", binary, err)
+	}
+	type text struct {
+		licence string
+		modules []string
+	}
+	var order []string // licence texts, by first module
+	texts := map[string]*text{}
+	var list strings.Builder
+	std := &debug.Module{Path: "Go standard library", Version: info.GoVersion}
+	for _, m := range append([]*debug.Module{std}, info.Deps...) {
+		if m.Replace != nil {
+			m = m.Replace
+		}
+		dir := filepath.Join(modCache, escapeModulePath(m.Path)+"@"+m.Version)
+		if m == std {
+			dir = goRoot
+		}
+		body, err := licenceFile(dir)
+		if err != nil {
+			return "", fmt.Errorf("licence of %s %s: %w", m.Path, m.Version, err)
+		}
+		name := licenceName(body)
+		if name == "" {
+			return "", fmt.Errorf("licence of %s %s: not one of MIT, BSD-2-Clause, BSD-3-Clause, Apache-2.0, ISC, MPL-2.0", m.Path, m.Version)
+		}
+		fmt.Fprintf(&list, " %s %s: %s\n", m.Path, m.Version, name)
+		t := texts[body]
+		if t == nil {
+			t = &text{licence: name}
+			texts[body] = t
+			order = append(order, body)
+		}
+		t.modules = append(t.modules, m.Path)
+	}
+	var b strings.Builder
+	b.WriteString("The program contains these Go modules, under these licences:\n")
+	b.WriteString(list.String())
+	for _, body := range order {
+		t := texts[body]
+		fmt.Fprintf(&b, "\n%s, the licence of %s:\n\n", t.licence, strings.Join(t.modules, ", "))
+		b.WriteString(body)
+	}
+	return b.String(), nil
+}
+
+// licenceFile reads the licence in a module's folder, its line ends made
+// Unix ones and its end made one newline.
+func licenceFile(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, e := range entries {
+		n := strings.ToUpper(e.Name())
+		if !e.IsDir() && (strings.HasPrefix(n, "LICENSE") || strings.HasPrefix(n, "LICENCE") || strings.HasPrefix(n, "COPYING")) {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return "", fmt.Errorf("no LICENSE file in %s", dir)
+	}
+	sort.Strings(names) // LICENSE before LICENSE-THIRD-PARTY and the like
+	b, err := os.ReadFile(filepath.Join(dir, names[0]))
+	if err != nil {
+		return "", err
+	}
+	b = bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
+	return strings.TrimRight(string(b), " \n\t") + "\n", nil
+}
+
+// licenceName names the licence of text by the words that set each apart,
+// "" for none known.
+func licenceName(text string) string {
+	t := strings.Join(strings.Fields(text), " ")
+	switch {
+	case strings.Contains(t, "Apache License") && strings.Contains(t, "Version 2.0"):
+		return "Apache-2.0"
+	case strings.Contains(t, "Mozilla Public License Version 2.0"):
+		return "MPL-2.0"
+	case strings.Contains(t, "Permission is hereby granted, free of charge"):
+		return "MIT"
+	case strings.Contains(t, "Permission to use, copy, modify, and/or distribute this software for any purpose"):
+		return "ISC"
+	case strings.Contains(t, "Redistribution and use in source and binary forms"):
+		if strings.Contains(t, "Neither the name") || strings.Contains(t, "The names of its contributors") {
+			return "BSD-3-Clause"
+		}
+		return "BSD-2-Clause"
+	}
+	return ""
+}
+
+// escapeModulePath is a module path as the module cache spells it: each
+// capital letter as '!' and the lower-case letter.
+func escapeModulePath(path string) string {
+	var b strings.Builder
+	for _, r := range path {
+		if unicode.IsUpper(r) {
+			b.WriteByte('!')
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
