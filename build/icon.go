@@ -1,6 +1,7 @@
-// Package build holds the desktop app's artwork (Wails' build folder):
-// appicon.png, embedded once for the app's window and for the Linux package's
-// icon theme files, which are scaled from it when they are made.
+// Package build holds what goes into the desktop app's packages (Wails'
+// build folder): appicon.png, embedded once for the app's window and for the
+// Linux package's icon theme files, which are scaled from it when they are
+// made; and the licence notices of the Go code linked into the app.
 package build
 
 import (

@@ -14,7 +14,8 @@ import (
 
 // The Windows installer that `make package-windows` makes is a Windows
 // program (an MZ header pointing to a PE header for amd64) and holds the
-// app with ffmpeg.exe and ffprobe.exe beside it, and their licence.
+// app with ffmpeg.exe and ffprobe.exe beside it, their licence, and the
+// licence notices of the Go code in the app.
 func TestWindowsInstaller(t *testing.T) {
 	installer := os.Getenv("ASSETLAB_WINDOWS_INSTALLER")
 	if installer == "" {
@@ -111,7 +112,7 @@ func TestWindowsInstaller(t *testing.T) {
 			sizes[name] = v + " packed"
 		}
 	}
-	for _, want := range []string{"AssetLab.exe", "ffmpeg.exe", "ffprobe.exe", "FFmpeg-NOTICE.txt", "FFmpeg-COPYING.GPLv3.txt",
+	for _, want := range []string{"AssetLab.exe", "ffmpeg.exe", "ffprobe.exe", "FFmpeg-NOTICE.txt", "FFmpeg-COPYING.GPLv3.txt", "NOTICES.txt",
 		"MicrosoftEdgeWebview2Setup.exe", "uninstall.exe"} {
 		size, ok := sizes[want]
 		switch {

@@ -81,7 +81,7 @@ type Package struct {
 	Maintainer string
 	// ModCache and GoRoot are the Go module cache and installation Binary
 	// was built with: the licences of what is linked into it are read
-	// there (see Notices).
+	// there (see build.Notices).
 	ModCache, GoRoot string
 }
 
@@ -104,7 +104,7 @@ func Build(p Package, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read the app: %w", err)
 	}
-	notices, err := Notices(p.Binary, p.ModCache, p.GoRoot)
+	notices, err := build.Notices(p.Binary, p.ModCache, p.GoRoot)
 	if err != nil {
 		return "", err
 	}

@@ -111,6 +111,10 @@ Section
     File "/oname=ffprobe.exe" "${FFMPEG_DIR}\ffprobe.exe"
     File "/oname=FFmpeg-NOTICE.txt" "..\..\FFmpeg-NOTICE.txt"
     File "/oname=FFmpeg-COPYING.GPLv3.txt" "${FFMPEG_DIR}\COPYING.GPLv3"
+    # The licences of the Go code linked into the app, read from the app
+    # just built (desktop/cmd/assetlab-notices).
+    !system 'cd ../../.. && go run ./desktop/cmd/assetlab-notices -binary "${ARG_WAILS_AMD64_BINARY}" -out build/bin/NOTICES.txt' = 0
+    File "/oname=NOTICES.txt" "..\..\bin\NOTICES.txt"
 
     CreateShortcut "$SMPROGRAMS\${INFO_PRODUCTNAME}.lnk" "$INSTDIR\${PRODUCT_EXECUTABLE}"
     CreateShortCut "$DESKTOP\${INFO_PRODUCTNAME}.lnk" "$INSTDIR\${PRODUCT_EXECUTABLE}"
@@ -130,6 +134,7 @@ Section "uninstall"
     Delete "$INSTDIR\ffprobe.exe"
     Delete "$INSTDIR\FFmpeg-NOTICE.txt"
     Delete "$INSTDIR\FFmpeg-COPYING.GPLv3.txt"
+    Delete "$INSTDIR\NOTICES.txt"
     RMDir /r $INSTDIR
 
     Delete "$SMPROGRAMS\${INFO_PRODUCTNAME}.lnk"

@@ -1,4 +1,4 @@
-package deb
+package build
 
 import (
 	"debug/buildinfo"
@@ -80,4 +80,17 @@ func TestNoticesRefuse(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "github.com/google/uuid") || !strings.Contains(err.Error(), "no LICENSE file") {
 		t.Errorf("no licence file: got %v, want an error naming github.com/google/uuid", err)
 	}
+}
+
+func modCache(t *testing.T) string { return goEnv(t, "GOMODCACHE") }
+
+func goRoot(t *testing.T) string { return goEnv(t, "GOROOT") }
+
+func goEnv(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		t.Fatalf("go env %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(out))
 }
