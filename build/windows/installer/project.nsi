@@ -93,6 +93,18 @@ OutFile "..\..\bin\${INFO_PROJECTNAME}-${ARCH}-installer.exe" # Name of the inst
 !endif # Default installing folder ($PROGRAMFILES is Program Files folder).
 ShowInstDetails show # This will always show the installation details.
 
+## "Open with" for videos: AssetLab is offered in the list for MP4, M4V, MOV,
+## WebM and MKV files, never made their default program (which
+## wails.associateFiles would do). Explorer starts one AssetLab per file; each
+## hands its file to the window already open.
+!define OPENWITH_CLASS "AssetLab.Video"
+!macro assetlab.openWith EXT
+    WriteRegStr SHCTX "Software\Classes\${EXT}\OpenWithProgids" "${OPENWITH_CLASS}" ""
+!macroend
+!macro assetlab.noOpenWith EXT
+    DeleteRegValue SHCTX "Software\Classes\${EXT}\OpenWithProgids" "${OPENWITH_CLASS}"
+!macroend
+
 Function .onInit
    !insertmacro wails.checkArchitecture
 FunctionEnd
@@ -122,6 +134,17 @@ Section
     !insertmacro wails.associateFiles
     !insertmacro wails.associateCustomProtocols
 
+    WriteRegStr SHCTX "Software\Classes\${OPENWITH_CLASS}" "" "Video"
+    WriteRegStr SHCTX "Software\Classes\${OPENWITH_CLASS}" "FriendlyTypeName" "Video"
+    WriteRegStr SHCTX "Software\Classes\${OPENWITH_CLASS}\DefaultIcon" "" "$INSTDIR\${PRODUCT_EXECUTABLE},0"
+    WriteRegStr SHCTX "Software\Classes\${OPENWITH_CLASS}\shell\open" "FriendlyAppName" "${INFO_PRODUCTNAME}"
+    WriteRegStr SHCTX "Software\Classes\${OPENWITH_CLASS}\shell\open\command" "" '"$INSTDIR\${PRODUCT_EXECUTABLE}" "%1"'
+    !insertmacro assetlab.openWith ".mp4"
+    !insertmacro assetlab.openWith ".m4v"
+    !insertmacro assetlab.openWith ".mov"
+    !insertmacro assetlab.openWith ".webm"
+    !insertmacro assetlab.openWith ".mkv"
+
     !insertmacro wails.writeUninstaller
 SectionEnd
 
@@ -142,6 +165,13 @@ Section "uninstall"
 
     !insertmacro wails.unassociateFiles
     !insertmacro wails.unassociateCustomProtocols
+
+    !insertmacro assetlab.noOpenWith ".mp4"
+    !insertmacro assetlab.noOpenWith ".m4v"
+    !insertmacro assetlab.noOpenWith ".mov"
+    !insertmacro assetlab.noOpenWith ".webm"
+    !insertmacro assetlab.noOpenWith ".mkv"
+    DeleteRegKey SHCTX "Software\Classes\${OPENWITH_CLASS}"
 
     !insertmacro wails.deleteUninstaller
 SectionEnd
