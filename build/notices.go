@@ -5,6 +5,7 @@ import (
 	"debug/buildinfo"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"sort"
@@ -17,11 +18,24 @@ import (
 // module with its licence, then each licence text once, with the copyright
 // lines it carries. The modules are read from the program's build
 // information and their licence files from modCache, the module cache it
-// was built from (`go env GOMODCACHE`); the standard library's from goRoot
-// (`go env GOROOT`).
+// was built from, and the standard library's from goRoot, the Go it was
+// built with; "" for either asks the go command (`go env`).
 // A module without a licence file, or with a licence not known here, is an
 // error: a new dependency's terms are then read by a person before it ships.
 func Notices(binary, modCache, goRoot string) (string, error) {
+	for _, v := range []struct {
+		dir  *string
+		name string
+	}{{&modCache, "GOMODCACHE"}, {&goRoot, "GOROOT"}} {
+		if *v.dir != "" {
+			continue
+		}
+		out, err := exec.Command("go", "env", v.name).Output()
+		if err != nil {
+			return "", fmt.Errorf("go env %s: %w", v.name, err)
+		}
+		*v.dir = strings.TrimSpace(string(out))
+	}
 	info, err := buildinfo.ReadFile(binary)
 	if err != nil {
 		return "", fmt.Errorf("read the build information of %s: %w", binary, err)

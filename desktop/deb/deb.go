@@ -81,7 +81,7 @@ type Package struct {
 	Maintainer string
 	// ModCache and GoRoot are the Go module cache and installation Binary
 	// was built with: the licences of what is linked into it are read
-	// there (see build.Notices).
+	// there (see build.Notices); "" asks the go command.
 	ModCache, GoRoot string
 }
 

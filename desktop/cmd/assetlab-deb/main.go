@@ -9,9 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
-	"strings"
 
 	"github.com/assetlab/assetlab/desktop/deb"
 )
@@ -26,21 +24,6 @@ func main() {
 	flag.StringVar(&p.GoRoot, "goroot", "", "the Go installation the binary was built with (default: go env GOROOT)")
 	out := flag.String("out", "build/bin", "the folder to write the package into")
 	flag.Parse()
-
-	for _, v := range []struct {
-		dst  *string
-		name string
-	}{{&p.ModCache, "GOMODCACHE"}, {&p.GoRoot, "GOROOT"}} {
-		if *v.dst != "" {
-			continue
-		}
-		b, err := exec.Command("go", "env", v.name).Output()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "assetlab-deb: go env %s: %v\n", v.name, err)
-			os.Exit(1)
-		}
-		*v.dst = strings.TrimSpace(string(b))
-	}
 
 	path, err := deb.Build(p, *out)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 
 	"github.com/assetlab/assetlab/build"
@@ -20,7 +19,7 @@ func main() {
 	out := flag.String("out", "build/bin/NOTICES.txt", "the file to write")
 	flag.Parse()
 
-	notices, err := build.Notices(*binary, goEnv("GOMODCACHE"), goEnv("GOROOT"))
+	notices, err := build.Notices(*binary, "", "")
 	if err != nil {
 		fail(err)
 	}
@@ -28,14 +27,6 @@ func main() {
 	if err := os.WriteFile(*out, []byte(strings.ReplaceAll(text, "\n", "\r\n")), 0o644); err != nil {
 		fail(err)
 	}
-}
-
-func goEnv(name string) string {
-	b, err := exec.Command("go", "env", name).Output()
-	if err != nil {
-		fail(fmt.Errorf("go env %s: %w", name, err))
-	}
-	return strings.TrimSpace(string(b))
 }
 
 func fail(err error) {
