@@ -49,6 +49,9 @@ type App struct {
 	cancel    context.CancelFunc // of the upload in progress
 	// uploading is closed when the upload in progress has ended.
 	uploading chan struct{}
+	// switching: the built-in server is being stopped for another one, so
+	// an upload to it stops (and stays resumable).
+	switching bool
 	// running is the resumable upload in progress ("" if none, or a plain
 	// one); terminate asks that it be ended on the server once stopped.
 	running   string
@@ -172,6 +175,9 @@ func (a *App) stopLocal() {
 	if !running {
 		return // an upload in progress goes to another server: it goes on
 	}
+	a.mu.Lock()
+	a.switching = true
+	a.mu.Unlock()
 	a.stopUpload()
 	a.mu.Lock()
 	uploading := a.uploading
@@ -180,6 +186,7 @@ func (a *App) stopLocal() {
 		<-uploading
 	}
 	a.mu.Lock()
+	a.switching = false
 	stop, stopped := a.stop, a.stopped
 	a.local, a.stop, a.stopped, a.lanURL, a.portMoved = nil, nil, nil, "", 0
 	a.mu.Unlock()
