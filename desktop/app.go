@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -119,11 +120,7 @@ func (a *App) startLocal() error {
 		if a.settings.Port > 0 {
 			cfg.Port = a.settings.Port
 		}
-		if l, err := net.Listen("tcp", cfg.Addr()); err == nil {
-			l.Close()
-		} else {
-			cfg.Port = 0
-		}
+		cfg.Port = freePort(cfg.Host, cfg.Port)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	srv, err := app.New(ctx, app.Options{
@@ -163,6 +160,26 @@ func (a *App) startLocal() error {
 		}
 	}
 	return nil
+}
+
+// freePort is want if it is free on host, else the first free one of
+// 3001–3100, else 0 (any). A port from the OS's ephemeral range (what 0
+// gives) is the one most likely to be taken by another program's outgoing
+// connection at the next launch, so it comes last.
+func freePort(host string, want int) int {
+	candidates := []int{want}
+	for p := 3001; p <= 3100; p++ {
+		if p != want {
+			candidates = append(candidates, p)
+		}
+	}
+	for _, p := range candidates {
+		if l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p))); err == nil {
+			l.Close()
+			return p
+		}
+	}
+	return 0
 }
 
 // stopLocal stops the built-in server, if it runs, and waits until it no

@@ -129,8 +129,8 @@ func TestSaveSettingsChecksTheServer(t *testing.T) {
 	}
 }
 
-// The built-in server's port is chosen once (3000 if free, else any) and
-// kept in the settings, so that its LAN address stays the same; a kept port
+// The built-in server's port is chosen once (3000 if free, else one of
+// 3001–3100, else any) and kept in the settings, so that its LAN address stays the same; a kept port
 // busy at launch gives way to another, which is kept in turn. PORT in the
 // environment wins and is not kept.
 func TestBuiltInServerKeepsItsPort(t *testing.T) {
@@ -186,6 +186,11 @@ func TestBuiltInServerKeepsItsPort(t *testing.T) {
 	}
 	other, moved := run()
 	busy.Close()
+	// Not from the OS's ephemeral range, where an outgoing connection may
+	// take it before the next launch.
+	if other < 3000 || other > 3100 {
+		t.Errorf("kept port busy: got port %d, want one of 3000–3100", other)
+	}
 	if other == first || other == 0 || kept() != other || moved != first {
 		t.Errorf("kept port busy: got port %d (moved from %d), kept %d; want another than %d, kept, moved from it",
 			other, moved, kept(), first)
@@ -209,13 +214,12 @@ func TestSwitchingServersStopsTheBuiltInOne(t *testing.T) {
 	t.Setenv("ASSETLAB_LOG_LEVEL", "warn")
 	remote := apptest.Start(t, "local")
 
-	// Keep a free port in the settings, so the test does not take 3000.
-	l, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
+	// Keep a free port in the settings, so the test does not take 3000 (nor
+	// one of the OS's ephemeral range, which outgoing connections may take).
+	port := freePort("", 3099)
+	if port == 0 {
+		t.Fatal("no free port in 3001–3100")
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	settingsPath := filepath.Join(dir, "desktop.json")
 	if err := (Settings{Port: port}).Save(settingsPath); err != nil {
 		t.Fatal(err)
