@@ -99,8 +99,8 @@ func (a *App) startup(ctx context.Context) error {
 
 // startLocal runs the AssetLab server in-process: the embedded default, on
 // the port kept in the settings, or on first run on port 3000 if it is free
-// (so the LAN address stays the same), else any; the port it gets is kept.
-// PORT in the environment wins, and is not kept.
+// (so the LAN address stays the same), else as freePort says; the port it
+// gets is kept. PORT in the environment wins, and is not kept.
 func (a *App) startLocal() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
