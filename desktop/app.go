@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,9 +42,17 @@ type App struct {
 	settings Settings
 	local    *app.Server
 	lanURL   string
-	stop     context.CancelFunc
-	stopped  chan struct{}
-	cancel   context.CancelFunc // of the upload in progress
+	// portMoved is the kept port the built-in server could not have at
+	// launch (it was busy), 0 if none.
+	portMoved int
+	stop      context.CancelFunc
+	stopped   chan struct{}
+	cancel    context.CancelFunc // of the upload in progress
+	// uploading is closed when the upload in progress has ended.
+	uploading chan struct{}
+	// switching: the built-in server is being stopped for another one, so
+	// an upload to it stops (and stays resumable).
+	switching bool
 	// running is the resumable upload in progress ("" if none, or a plain
 	// one); terminate asks that it be ended on the server once stopped.
 	running   string
@@ -89,7 +98,9 @@ func (a *App) startup(ctx context.Context) error {
 }
 
 // startLocal runs the AssetLab server in-process: the embedded default, on
-// port 3000 if it is free (so the LAN address stays the same), else any.
+// the port kept in the settings, or on first run on port 3000 if it is free
+// (so the LAN address stays the same), else as freePort says; the port it
+// gets is kept. PORT in the environment wins, and is not kept.
 func (a *App) startLocal() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -104,12 +115,12 @@ func (a *App) startLocal() error {
 	// usually none on PATH.
 	exe, _ := os.Executable()
 	cfg.FFmpeg, cfg.FFprobe = ffmpegPaths(os.Getenv, exe, runtime.GOOS, cfg.FFmpeg, cfg.FFprobe)
-	if os.Getenv("PORT") == "" {
-		if l, err := net.Listen("tcp", cfg.Addr()); err == nil {
-			l.Close()
-		} else {
-			cfg.Port = 0
+	keep := os.Getenv("PORT") == ""
+	if keep {
+		if a.settings.Port > 0 {
+			cfg.Port = a.settings.Port
 		}
+		cfg.Port = freePort(cfg.Host, cfg.Port)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	srv, err := app.New(ctx, app.Options{
@@ -121,17 +132,88 @@ func (a *App) startLocal() error {
 		stop()
 		return fmt.Errorf("start the built-in server: %w", err)
 	}
-	a.local, a.stop, a.stopped = srv, stop, make(chan struct{})
+	stopped := make(chan struct{})
+	a.local, a.stop, a.stopped = srv, stop, stopped
 	go func() {
-		defer close(a.stopped)
+		defer close(stopped)
 		if err := srv.Run(ctx); err != nil {
 			a.log.Error("built-in server stopped", slog.Any("err", err))
 		}
 	}()
+	a.lanURL = ""
 	if ip := lanIP(); ip != "" {
 		a.lanURL = fmt.Sprintf("http://%s:%d", ip, srv.Port())
 	}
+	a.portMoved = 0
+	if keep && srv.Port() != a.settings.Port {
+		if a.settings.Port > 0 {
+			a.portMoved = a.settings.Port
+			a.log.Warn("the built-in server's port was busy; it now listens on another one, so its address changed",
+				slog.Int("was", a.settings.Port), slog.Int("port", srv.Port()))
+		}
+		s := a.settings
+		s.Port = srv.Port()
+		if err := s.Save(a.settingsPath); err != nil {
+			a.log.Warn("the built-in server's port is not kept", slog.Any("err", err))
+		} else {
+			a.settings = s
+		}
+	}
 	return nil
+}
+
+// freePort is want if it is free on host, else the first free one of
+// 3001–3100, else 0 (any). A port from the OS's ephemeral range (what 0
+// gives) is the one most likely to be taken by another program's outgoing
+// connection at the next launch, so it comes last.
+func freePort(host string, want int) int {
+	candidates := []int{want}
+	for p := 3001; p <= 3100; p++ {
+		if p != want {
+			candidates = append(candidates, p)
+		}
+	}
+	for _, p := range candidates {
+		if l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p))); err == nil {
+			l.Close()
+			return p
+		}
+	}
+	return 0
+}
+
+// stopLocal stops the built-in server, if it runs, and waits until it no
+// longer listens. An upload in progress is stopped first (a resumable one
+// stays resumable).
+func (a *App) stopLocal() {
+	a.mu.Lock()
+	running := a.local != nil
+	a.mu.Unlock()
+	if !running {
+		return // an upload in progress goes to another server: it goes on
+	}
+	a.mu.Lock()
+	a.switching = true
+	a.mu.Unlock()
+	a.stopUpload()
+	a.mu.Lock()
+	uploading := a.uploading
+	a.mu.Unlock()
+	if uploading != nil {
+		<-uploading
+	}
+	a.mu.Lock()
+	a.switching = false
+	stop, stopped := a.stop, a.stopped
+	a.local, a.stop, a.stopped, a.lanURL, a.portMoved = nil, nil, nil, "", 0
+	a.mu.Unlock()
+	if stop != nil {
+		stop()
+		select {
+		case <-stopped:
+		case <-time.After(35 * time.Second):
+		}
+	}
 }
 
 // shutdown stops an upload in progress (a resumable one stays resumable)
@@ -162,6 +244,9 @@ type Info struct {
 	Token string `json:"token"`
 	// Version is the app's version.
 	Version string `json:"version"`
+	// PortMovedFrom is the built-in server's former port when it was busy at
+	// launch, so that its LAN address changed.
+	PortMovedFrom int `json:"port_moved_from,omitempty"`
 }
 
 // Info says where uploads go.
@@ -175,11 +260,12 @@ func (a *App) Info() Info {
 		return Info{Version: Version}
 	}
 	return Info{
-		ServerURL: fmt.Sprintf("http://127.0.0.1:%d", a.local.Port()),
-		Local:     true,
-		LANURL:    a.lanURL,
-		Token:     a.local.Token(),
-		Version:   Version,
+		ServerURL:     fmt.Sprintf("http://127.0.0.1:%d", a.local.Port()),
+		Local:         true,
+		LANURL:        a.lanURL,
+		Token:         a.local.Token(),
+		Version:       Version,
+		PortMovedFrom: a.portMoved,
 	}
 }
 
@@ -191,11 +277,22 @@ func (a *App) Settings() Settings {
 }
 
 // SaveSettings keeps a server address and token (an empty address means the
-// built-in server), and switches to them.
+// built-in server), and switches to them. Another server is checked first:
+// it must answer as an AssetLab server and take the token, else nothing is
+// saved and the error says why. Using another server stops the built-in one
+// (after stopping an upload to it); going back starts it again.
 func (a *App) SaveSettings(serverURL, token string) error {
-	s := Settings{ServerURL: serverURL, Token: token}
+	a.mu.Lock()
+	s := a.settings
+	a.mu.Unlock()
+	s.ServerURL, s.Token = serverURL, token
 	if err := s.Validate(); err != nil {
 		return err
+	}
+	if serverURL != "" {
+		if err := checkServer(a.baseContext(), a.client, serverURL, token); err != nil {
+			return err
+		}
 	}
 	if err := s.Save(a.settingsPath); err != nil {
 		return fmt.Errorf("save settings: %w", err)
@@ -206,6 +303,7 @@ func (a *App) SaveSettings(serverURL, token string) error {
 	if serverURL == "" {
 		return a.startLocal()
 	}
+	a.stopLocal()
 	return nil
 }
 
@@ -252,12 +350,14 @@ func (a *App) begin() (Info, context.Context, func(), error) {
 		cancel()
 		return Info{}, nil, nil, errors.New("an upload is already running")
 	}
-	a.cancel, a.running, a.terminate = cancel, "", false
+	uploading := make(chan struct{})
+	a.cancel, a.running, a.terminate, a.uploading = cancel, "", false, uploading
 	return info, ctx, func() {
 		cancel()
 		a.mu.Lock()
-		a.cancel, a.running, a.terminate = nil, "", false
+		a.cancel, a.running, a.terminate, a.uploading = nil, "", false, nil
 		a.mu.Unlock()
+		close(uploading)
 	}, nil
 }
 

@@ -139,8 +139,12 @@ func (a *App) uploadResumable(ctx context.Context, info Info, path string) (uplo
 // stopped by the app closing, which stays resumable).
 func (a *App) ended(r *upload.Resumable, uploadURL string, res upload.Result, err error) (upload.Result, error) {
 	a.mu.Lock()
-	terminate := a.terminate
+	terminate, switching := a.terminate, a.switching
 	a.mu.Unlock()
+	if err != nil && !terminate && switching && code(err) == upload.CodeCancelled {
+		err = &upload.Error{Status: -1, Code: upload.CodeCancelled, Message: "The upload stopped because the built-in server " +
+			"stopped when you chose another server. It is offered again when you go back to the built-in server."}
+	}
 	if err != nil && terminate && code(err) == upload.CodeCancelled {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

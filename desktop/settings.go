@@ -19,6 +19,9 @@ type Settings struct {
 	ServerURL string `json:"server_url"`
 	// Token is the upload token for ServerURL.
 	Token string `json:"token"`
+	// Port is the built-in server's port, chosen on first run and kept so
+	// that its LAN address stays the same from one launch to the next.
+	Port int `json:"port,omitempty"`
 }
 
 // SettingsFile is where the settings are kept.

@@ -251,17 +251,37 @@ func near(r, g, b, tol int) func(int, int, int) bool {
 // light matches the page's light background and surfaces.
 func light(r, g, b int) bool { return r+g+b > 3*0xc0 }
 
-// startXvfb starts an X server of w×h on a display numbered from base (tests
-// running at once pick different bases) and returns the display's name. It
-// is stopped when the test ends.
+// startXvfb starts an X server of w×h and returns the display's name. The
+// server picks a free display (-displayfd), as another one may be taken by
+// tests running at once; base is kept for the callers and no longer used.
+// It is stopped when the test ends.
 func startXvfb(t *testing.T, base, w, h int) string {
 	t.Helper()
-	display := ":" + strconv.Itoa(base+os.Getpid()%9)
-	xvfb := exec.Command("Xvfb", display, "-screen", "0", fmt.Sprintf("%dx%dx24", w, h), "-nolisten", "tcp")
+	r, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	xvfb := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", fmt.Sprintf("%dx%dx24", w, h), "-nolisten", "tcp")
+	xvfb.ExtraFiles = []*os.File{wr} // fd 3
 	if err := xvfb.Start(); err != nil {
 		t.Fatalf("start Xvfb: %v", err)
 	}
+	wr.Close()
 	t.Cleanup(func() { xvfb.Process.Kill(); xvfb.Wait() })
-	time.Sleep(500 * time.Millisecond)
-	return display
+	number := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		number <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-number:
+		if n == "" {
+			t.Fatal("Xvfb did not say its display")
+		}
+		return ":" + n
+	case <-time.After(30 * time.Second):
+		t.Fatal("Xvfb did not start")
+	}
+	return ""
 }

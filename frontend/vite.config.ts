@@ -1,3 +1,4 @@
+/// <reference types="vitest/config" />
 import { defineConfig } from 'vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 
@@ -15,4 +16,9 @@ export default defineConfig({
     },
   },
   build: { outDir: 'dist', emptyOutDir: true },
+  // *.svelte.test.ts run Svelte's client runtime, so that $effect and
+  // $derived in them react as they do in the page (the default, for Node,
+  // is the server runtime, where effects never run).
+  resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
+  test: { testTransformMode: { web: ['**/*.svelte.test.ts'] } },
 })

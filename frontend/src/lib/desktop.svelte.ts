@@ -12,6 +12,8 @@ export interface DesktopInfo {
   token: string
   /** The app's version (git describe), stamped when it was built. */
   version: string
+  /** The built-in server's former port, when that was busy at launch and its address changed. */
+  port_moved_from?: number
 }
 
 /** Go's progress event; speed and time left are the UI's to work out, as for the browser. */

@@ -1,0 +1,148 @@
+package desktop
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assetlab/assetlab/worker/mediatest"
+)
+
+// The watch page of a video being transcoded fits the app's default window
+// (1120×800): below the title and the transcoding banner, the whole picture
+// and the player's controls (the quality menu, the download link in the
+// accent blue) show without scrolling. The screen is larger than the window,
+// so that the window keeps its size; the screenshot is kept in
+// test-artifacts/desktop/watch-fits.png.
+func TestWatchPageFitsTheWindow(t *testing.T) {
+	bin := os.Getenv("ASSETLAB_DESKTOP_BIN")
+	if bin == "" {
+		t.Skip("ASSETLAB_DESKTOP_BIN is not set: run `make test-desktop`, which builds the app")
+	}
+	const w, h = 1400, 1000  // the screen
+	const ww, wh = 1120, 800 // run.go's default window
+	display := startXvfb(t, 70, w, h)
+	dir := t.TempDir()
+
+	// Uploaded with no transcoder running, then opened with one that works
+	// slowly, so that the page shows the transcoding banner for a while.
+	clip := mediatest.MakeNamed(t, mediatest.Clip{Width: 1280, Height: 720, FPS: 30, Seconds: 30}, "long.mp4")
+	app, url := startApp(t, bin, display, dir, "ASSETLAB_WORKERS=0")
+	token, err := os.ReadFile(filepath.Join(dir, "config", "assetlab", "admin-token"))
+	if err != nil {
+		t.Fatalf("the app made no admin token: %v", err)
+	}
+	id, err := postFile(url, strings.TrimSpace(string(token)), clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Process.Kill()
+	app.Wait()
+	_, url = startApp(t, bin, display, dir, "ASSETLAB_X264_PRESET=slower", id)
+
+	artifacts := filepath.Join("..", "test-artifacts", "desktop")
+	os.MkdirAll(artifacts, 0o755)
+	shot := filepath.Join(artifacts, "watch-fits.png")
+	accent := near(0x34, 0x51, 0xd1, 24)
+	picture := []func(r, g, b int) bool{near(0xff, 0x00, 0x00, 40), near(0x00, 0xff, 0xff, 40), near(0x00, 0xcc, 0x00, 40)}
+	var bottom, below int
+	var status string
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if status = videoStatus(t, url, id); status != "processing" {
+			continue
+		}
+		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
+			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", shot).CombinedOutput(); err != nil {
+			t.Fatalf("screenshot: %v\n%s", err, out)
+		}
+		if videoStatus(t, url, id) != "processing" {
+			continue // the banner may be gone from the screenshot
+		}
+		x, y, gw, gh := windowGeometry(t, display)
+		if gw != ww || gh != wh {
+			t.Fatalf("the window is %d×%d, want its default %d×%d", gw, gh, ww, wh)
+		}
+		// The picture: the box around the test pattern's colours, in the window.
+		_, y0, _, y1, ok := box(t, shot, x, y, x+ww, y+wh, picture...)
+		if !ok || y1-y0 < 200 {
+			continue // not drawn yet
+		}
+		// The controls: accent blue (the download link) below the picture,
+		// in the window.
+		bottom, below = y1-y, 0
+		pixels(t, shot, func(px, py, r, g, b int) {
+			if py > y1 && py < y+wh && px >= x && px < x+ww && accent(r, g, b) {
+				below++
+			}
+		})
+		if bottom < wh-40 && below > 20 {
+			break
+		}
+	}
+	if status != "processing" && bottom == 0 {
+		t.Fatalf("the video was never seen transcoding (status %q); see %s", status, shot)
+	}
+	if bottom >= wh-40 || below <= 20 {
+		t.Errorf("the watch page does not fit the %d×%d window: the picture ends at its row %d and %d accent-blue pixels (the player's controls) show below it, want it to end above row %d with its controls below; see %s",
+			ww, wh, bottom, below, wh-40, shot)
+	}
+}
+
+// box is the box around a PNG's pixels within (x0, y0)–(x1, y1) that match
+// any of the colours.
+func box(t *testing.T, path string, x0, y0, x1, y1 int, colours ...func(r, g, b int) bool) (bx0, by0, bx1, by1 int, ok bool) {
+	bx0, by0, bx1, by1 = x1, y1, x0-1, y0-1
+	pixels(t, path, func(px, py, r, g, b int) {
+		if px < x0 || px >= x1 || py < y0 || py >= y1 {
+			return
+		}
+		for _, match := range colours {
+			if match(r, g, b) {
+				bx0, by0, bx1, by1 = min(bx0, px), min(by0, py), max(bx1, px), max(by1, py)
+			}
+		}
+	})
+	return bx0, by0, bx1, by1, bx1 > bx0 && by1 > by0
+}
+
+// windowGeometry is the position and size of the app's window on display.
+func windowGeometry(t *testing.T, display string) (x, y, w, h int) {
+	t.Helper()
+	cmd := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^AssetLab$", "getwindowgeometry", "%@")
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("xdotool: %v\n%s", err, out)
+	}
+	// The largest window named AssetLab is the app's (GTK has small helpers).
+	for _, m := range geometry.FindAllStringSubmatch(string(out), -1) {
+		var px, py, pw, ph int
+		fmt.Sscan(m[1]+" "+m[2]+" "+m[3]+" "+m[4], &px, &py, &pw, &ph)
+		if pw*ph > w*h {
+			x, y, w, h = px, py, pw, ph
+		}
+	}
+	return x, y, w, h
+}
+
+var geometry = regexp.MustCompile(`Position: (\d+),(\d+).*\n\s*Geometry: (\d+)x(\d+)`)
+
+// videoStatus is the video's transcoding status on the server at url.
+func videoStatus(t *testing.T, url, id string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/api/video/" + id + "/status")
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	defer resp.Body.Close()
+	var st struct{ Status string }
+	json.NewDecoder(resp.Body).Decode(&st)
+	return st.Status
+}
