@@ -53,9 +53,11 @@ type App struct {
 	statePath string
 
 	// startVideo is a video to open at launch (from the command line), and
-	// startFiles the files to upload (see open.go).
+	// startFiles the files to upload until the UI takes them (filesTaken;
+	// see open.go).
 	startVideo string
 	startFiles []string
+	filesTaken bool
 
 	// windowCtx reaches the window through the Wails runtime (nil before
 	// it starts).

@@ -38,7 +38,7 @@ func (a *App) secondLaunch(d options.SecondInstanceData) {
 	l := parseLaunch(a.log, d.WorkingDirectory, d.Args)
 	a.log.Info("launched again", slog.Int("files", len(l.Files)), slog.String("route", l.Route))
 	if len(l.Files) > 0 {
-		a.emit(EventFilesDropped, l.Files)
+		a.handFiles(l.Files)
 	}
 	if l.Route != "" {
 		a.emit(EventNavigate, l.Route)

@@ -84,12 +84,27 @@ func argPath(arg string) (path string, isURI bool, err error) {
 
 var errRemoteFile = errors.New("file on another host")
 
-// StartFiles gives, once, the files passed on the command line, to upload
-// one after another as if dropped on the window.
+// StartFiles gives, once, the files passed on the command line (and those
+// of second launches that came before the UI asked), to upload one after
+// another as if dropped on the window. The UI asks once it listens for
+// "files:dropped".
 func (a *App) StartFiles() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	files := a.startFiles
-	a.startFiles = nil
+	a.startFiles, a.filesTaken = nil, true
 	return files
+}
+
+// handFiles gives files to the UI: at once as "files:dropped", or, before
+// the UI listens, with the command line's files.
+func (a *App) handFiles(files []string) {
+	a.mu.Lock()
+	if !a.filesTaken {
+		a.startFiles = append(a.startFiles, files...)
+		a.mu.Unlock()
+		return
+	}
+	a.mu.Unlock()
+	a.emit(EventFilesDropped, files)
 }

@@ -96,7 +96,8 @@ func TestStartFilesOnce(t *testing.T) {
 
 // A second launch's arguments reach the running window as the UI's events:
 // its files, relative to the second launch's working folder, as dropped
-// files; its video as a page to open.
+// files (or with the command line's, when the UI has not asked for those
+// yet); its video as a page to open.
 func TestSecondLaunch(t *testing.T) {
 	dir := t.TempDir()
 	clip := filepath.Join(dir, "clip.mp4")
@@ -115,6 +116,18 @@ func TestSecondLaunch(t *testing.T) {
 			events = append(events, name+" "+d)
 		}
 	}
+	// Before the UI listens, the files wait with the command line's.
+	a.startFiles = []string{"/home/me/first.mp4"}
+	early := filepath.Join(dir, "early.mp4")
+	os.WriteFile(early, []byte("video"), 0o644)
+	a.secondLaunch(options.SecondInstanceData{Args: []string{early}, WorkingDirectory: "/"})
+	if len(events) != 0 {
+		t.Fatalf("events before the UI listens: got %q, want none", events)
+	}
+	if got, want := a.StartFiles(), []string{"/home/me/first.mp4", early}; !slices.Equal(got, want) {
+		t.Fatalf("StartFiles: got %q, want %q", got, want)
+	}
+
 	a.secondLaunch(options.SecondInstanceData{Args: []string{"clip.mp4", "missing.mp4", id}, WorkingDirectory: dir})
 	want := []string{EventFilesDropped + " " + clip, EventNavigate + " /watch/" + id}
 	if !slices.Equal(events, want) {
