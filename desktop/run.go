@@ -47,10 +47,10 @@ func Run() error {
 			},
 		}),
 		OnStartup: func(ctx context.Context) {
-			waitForHandoff(a.log, other)
 			a.mu.Lock()
 			a.windowCtx = ctx
 			a.mu.Unlock()
+			waitForHandoff(a.log, other)
 			a.emit = func(event string, data any) { runtime.EventsEmit(ctx, event, data) }
 			a.openFile = func(title string) (string, error) {
 				return runtime.OpenFileDialog(ctx, runtime.OpenDialogOptions{
