@@ -35,9 +35,10 @@ deps-apt:
 	fi
 
 # What the desktop app builds and runs with: WebKitGTK 4.1, GStreamer's
-# decoders (the webview plays H.264 through them), and Xvfb, xdotool, xclip
-# and a GTK drag source (python3-gi) for its tests.
-DESKTOP_APT_PACKAGES := libgtk-3-dev libwebkit2gtk-4.1-dev gstreamer1.0-libav gstreamer1.0-plugins-good xvfb xdotool xclip curl python3-gi gir1.2-gtk-3.0
+# decoders (the webview plays H.264 through them), and Xvfb, xdotool, a
+# GTK drag source (python3-gi), a D-Bus session bus (dbus-daemon, for the
+# single-instance lock) and xclip (the clipboard) for its tests.
+DESKTOP_APT_PACKAGES := libgtk-3-dev libwebkit2gtk-4.1-dev gstreamer1.0-libav gstreamer1.0-plugins-good xvfb xdotool curl python3-gi gir1.2-gtk-3.0 dbus-daemon xclip
 deps-desktop:
 	@missing=""; for p in $(DESKTOP_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -61,8 +61,16 @@ type App struct {
 	// upload.StateFile(), in the XDG state folder.
 	statePath string
 
-	// startVideo is a video to open at launch (from the command line).
+	// startVideo is a video to open at launch (from the command line), and
+	// startFiles the files to upload until the UI takes them (filesTaken;
+	// see open.go).
 	startVideo string
+	startFiles []string
+	filesTaken bool
+
+	// windowCtx reaches the window through the Wails runtime (nil before
+	// it starts).
+	windowCtx context.Context
 
 	// emit and openFile reach the webview and the OS; tests replace them.
 	emit     func(event string, data any)

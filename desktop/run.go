@@ -11,17 +11,20 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 )
 
-// Run opens the app's window and returns when it is closed. A video ID or
-// watch link as the first argument opens that video.
+// Run opens the app's window and returns when it is closed. Video files
+// given on the command line upload one after another; a video ID or watch
+// link opens that video (see parseLaunch). While the app runs, launching it
+// again hands these to its window.
 func Run() error {
 	path, err := SettingsFile()
 	if err != nil {
 		return err
 	}
 	a := NewApp(path)
-	if len(os.Args) > 1 {
-		a.startVideo = os.Args[1]
-	}
+	wd, _ := os.Getwd()
+	l := parseLaunch(a.log, wd, os.Args[1:])
+	a.startVideo, a.startFiles = l.Route, l.Files
+	other := otherInstance()
 	var startErr error
 	return wails.Run(&options.App{
 		Title:     "AssetLab",
@@ -33,8 +36,21 @@ func Run() error {
 		AssetServer: &assetserver.Options{
 			Assets: frontend.Dist(),
 		},
-		DragAndDrop: dragAndDrop,
+		DragAndDrop:        dragAndDrop,
+		SingleInstanceLock: a.singleInstance(),
+		Menu: a.appMenu(menuActions{
+			quit: func() { runtime.Quit(a.windowContext()) },
+			about: func(title, message string) {
+				runtime.MessageDialog(a.windowContext(), runtime.MessageDialogOptions{
+					Type: runtime.InfoDialog, Title: title, Message: message,
+				})
+			},
+		}),
 		OnStartup: func(ctx context.Context) {
+			a.mu.Lock()
+			a.windowCtx = ctx
+			a.mu.Unlock()
+			waitForHandoff(a.log, other)
 			a.emit = func(event string, data any) { runtime.EventsEmit(ctx, event, data) }
 			a.openFile = func(title string) (string, error) {
 				return runtime.OpenFileDialog(ctx, runtime.OpenDialogOptions{

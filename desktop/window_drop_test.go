@@ -135,12 +135,14 @@ func TestDropUnderXvfb(t *testing.T) {
 		time.Sleep(25 * time.Millisecond)
 	}
 	// Held over the window, the page shows it takes the files: a dashed
-	// accent frame along the window's edges, where the page has none.
+	// accent frame along the window's edges, where the page has none. The
+	// bottom edge: the menu bar is above the page.
 	edge := func(path string) float64 {
-		return shareIn(t, path, geom["X"], geom["Y"], geom["X"]+geom["WIDTH"], geom["Y"]+4, accent)
+		bottom := geom["Y"] + geom["HEIGHT"]
+		return shareIn(t, path, geom["X"], bottom-4, geom["X"]+geom["WIDTH"], bottom, accent)
 	}
 	if e := edge(filepath.Join(artifacts, "drop-before.png")); e > 0.02 {
-		t.Fatalf("the window's top edge is %.0f%% accent blue before the drag, want none", 100*e)
+		t.Fatalf("the window's bottom edge is %.0f%% accent blue before the drag, want none", 100*e)
 	}
 	var during float64
 	for i := 0; i < 10; i++ {
@@ -152,7 +154,7 @@ func TestDropUnderXvfb(t *testing.T) {
 	}
 	xdotool("mouseup", "1")
 	if during <= 0.25 {
-		t.Errorf("no highlight while files are dragged over the window: its top edge is %.0f%% accent blue; see drop-drag.png", 100*during)
+		t.Errorf("no highlight while files are dragged over the window: its bottom edge is %.0f%% accent blue; see drop-drag.png", 100*during)
 	}
 
 	// Both files reach the server, in the order dropped.
@@ -184,7 +186,7 @@ func TestDropUnderXvfb(t *testing.T) {
 		}
 	}
 	if after <= 0.002 || afterEdge >= 0.02 {
-		t.Errorf("after the drop the window is not the app's page without highlight (%.2f%% accent blue, top edge %.0f%%); see drop-uploaded.png",
+		t.Errorf("after the drop the window is not the app's page without highlight (%.2f%% accent blue, bottom edge %.0f%%); see drop-uploaded.png",
 			100*after, 100*afterEdge)
 	}
 	title := xdotool("getwindowname", ids[0])

@@ -49,6 +49,7 @@ interface Bound {
   ResumeUpload(url: string): Promise<{ id: string; key: string }>
   DiscardUpload(url: string): Promise<void>
   StartRoute(): Promise<string>
+  StartFiles(): Promise<string[] | null>
   TranscoderProblem(): Promise<string>
 }
 
@@ -57,6 +58,7 @@ type WailsWindow = Window & {
   runtime?: {
     EventsOn(name: string, cb: (...data: unknown[]) => void): () => void
     OnFileDrop?(cb: (x: number, y: number, paths: string[]) => void, useDropTarget: boolean): void
+    WindowSetTitle?(title: string): void
   }
 }
 
@@ -66,6 +68,11 @@ export const desktop: Bound | null = (window as WailsWindow).go?.desktop?.App ??
 export function onDesktopEvent<T>(name: string, cb: (data: T) => void): () => void {
   const rt = (window as WailsWindow).runtime
   return rt ? rt.EventsOn(name, (data) => cb(data as T)) : () => {}
+}
+
+/** Sets the native window's title. */
+export function setWindowTitle(title: string): void {
+  ;(window as WailsWindow).runtime?.WindowSetTitle?.(title)
 }
 
 /**

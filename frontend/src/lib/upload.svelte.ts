@@ -72,8 +72,15 @@ export class Upload {
   #cancelled = false
   #queue: Queued[] = []
   #pumping = false
+  #onEnd: ((f: Finished) => void)[] = []
 
   constructor(private io: UploadIO) {}
+
+  /** Calls cb as each upload ends (done, failed or cancelled); returns the function that stops it. */
+  onEnd(cb: (f: Finished) => void): () => void {
+    this.#onEnd.push(cb)
+    return () => (this.#onEnd = this.#onEnd.filter((f) => f !== cb))
+  }
 
   /**
    * Uploads a file chosen in the browser, once it passes the server's
@@ -232,6 +239,8 @@ export class Upload {
       this.#abort = null
       this.retrying = false
     }
+    const ended: Finished = { name, phase: this.phase as Finished['phase'], videoId: this.videoId, message: this.message }
+    for (const cb of this.#onEnd) cb(ended)
   }
 }
 

@@ -218,4 +218,19 @@ describe('Upload', () => {
     up.reset()
     expect([up.phase, up.message, up.fileName]).toEqual(['idle', '', ''])
   })
+
+  it('tells each upload\'s end to whoever listens (the window title), until they stop', async () => {
+    const { up, t } = setup()
+    const ends: string[] = []
+    const off = up.onEnd((f) => ends.push(`${f.name} ${f.phase} ${f.videoId}`))
+    const done = up.path('/home/me/clip.mp4')
+    expect(ends).toEqual([])
+    t.resolve({ id: 'v1', key: 'k' })
+    await done
+    expect(ends).toEqual(['clip.mp4 done v1'])
+    off()
+    // The fake transfer's answer stands: the next upload ends at once, unheard.
+    await up.path('/home/me/other.mp4')
+    expect(ends).toHaveLength(1)
+  })
 })
