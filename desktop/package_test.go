@@ -104,13 +104,11 @@ func TestDebInstallRunRemove(t *testing.T) {
 		t.Fatalf("the Exec line's program %q is not on PATH: %v", argv[0], err)
 	}
 
-	const w, h = 1280, 900
-	display := startXvfb(t, 50, w, h)
+	s := newScreen(t, 1280, 900)
 	dir := t.TempDir()
 	start := time.Now()
-	app, _ := startApp(t, bin, display, dir, argv[1:]...)
-	shot := filepath.Join(artifactsDir(t), "package-linux.png")
-	drawn := drawnWindow(t, display, w, h, shot, 60*time.Second)
+	app, _ := startApp(t, bin, s.display, dir, argv[1:]...)
+	shot, drawn := s.waitDrawn("package-linux.png", 60*time.Second)
 	launch := time.Since(start)
 	if !drawn {
 		t.Fatalf("the installed app drew no page in 60 s; see %s", shot)
@@ -118,7 +116,7 @@ func TestDebInstallRunRemove(t *testing.T) {
 	// The screenshot that showed the page was taken this long after the
 	// start (the sampling adds up to a few hundred milliseconds).
 	t.Logf("launch to drawn window: %.1f s; package %s is %.1f MiB", launch.Seconds(), filepath.Base(pkg), float64(st.Size())/(1<<20))
-	checkWindowIcon(t, display)
+	checkWindowIcon(s)
 	app.Process.Kill()
 	app.Wait()
 
@@ -152,39 +150,30 @@ func TestDebInstallRunRemove(t *testing.T) {
 // The window has the app's icon and program name (its WM_CLASS, which the
 // desktop entry's StartupWMClass names).
 func TestWindowIcon(t *testing.T) {
-	bin := os.Getenv("ASSETLAB_DESKTOP_BIN")
-	if bin == "" {
-		t.Skip("ASSETLAB_DESKTOP_BIN is not set: run `make test-desktop`, which builds the app")
-	}
-	const w, h = 1280, 900
-	display := startXvfb(t, 60, w, h)
-	startApp(t, bin, display, t.TempDir())
-	if !drawnWindow(t, display, w, h, filepath.Join(artifactsDir(t), "window-icon.png"), 30*time.Second) {
+	bin := appBin(t)
+	s := newScreen(t, 1280, 900)
+	startApp(t, bin, s.display, t.TempDir())
+	if _, ok := s.waitDrawn("window-icon.png", 30*time.Second); !ok {
 		t.Fatal("the app drew no page in 30 s")
 	}
-	checkWindowIcon(t, display)
+	checkWindowIcon(s)
 }
 
-// checkWindowIcon finds the app's window on display and checks its icon and
-// WM_CLASS.
-func checkWindowIcon(t *testing.T, display string) {
+// checkWindowIcon finds the app's window on the screen and checks its icon
+// and WM_CLASS.
+func checkWindowIcon(s *screen) {
+	t := s.t
 	t.Helper()
-	env := append(os.Environ(), "DISPLAY="+display)
 	search := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^AssetLab$")
-	search.Env = env
+	search.Env = s.env()
 	out, err := search.Output()
 	ids := strings.Fields(string(out))
 	if err != nil || len(ids) == 0 {
 		t.Fatalf("no window named AssetLab: %v", err)
 	}
-	xprop := exec.Command("xprop", "-id", ids[0], "WM_CLASS", "_NET_WM_ICON")
-	xprop.Env = env
-	props, err := xprop.Output()
-	if err != nil {
-		t.Fatalf("xprop: %v", err)
-	}
-	class := regexp.MustCompile(`WM_CLASS\(STRING\) = (.*)`).FindStringSubmatch(string(props))
-	icon := regexp.MustCompile(`Icon \(\d+ x \d+\)`).FindString(string(props))
+	props := s.x("xprop", "-id", ids[0], "WM_CLASS", "_NET_WM_ICON")
+	class := regexp.MustCompile(`WM_CLASS\(STRING\) = (.*)`).FindStringSubmatch(props)
+	icon := regexp.MustCompile(`Icon \(\d+ x \d+\)`).FindString(props)
 	if class == nil {
 		t.Fatalf("the window has no WM_CLASS:\n%.300s", props)
 	}
@@ -194,30 +183,6 @@ func checkWindowIcon(t *testing.T, display string) {
 	if want := fmt.Sprintf("Icon (%d x %d)", windowIconSize, windowIconSize); icon != want {
 		t.Errorf("window icon: got %q, want %q", icon, want)
 	}
-}
-
-// drawnWindow takes screenshots of display until one shows the app's page
-// (light, with its accent blue), or the time is up.
-func drawnWindow(t *testing.T, display string, w, h int, shot string, limit time.Duration) bool {
-	t.Helper()
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
-			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", shot).CombinedOutput(); err != nil {
-			t.Fatalf("screenshot: %v\n%s", err, out)
-		}
-		if share(t, shot, light) > 0.4 && share(t, shot, near(0x34, 0x51, 0xd1, 24)) > 0.002 {
-			return true
-		}
-	}
-	return false
-}
-
-func artifactsDir(t *testing.T) string {
-	dir := filepath.Join("..", "test-artifacts", "desktop")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // What Go's Info gives the UI is what the UI's DesktopInfo declares: a field

@@ -3,7 +3,6 @@ package desktop
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,66 +23,31 @@ import (
 // where the page shows that it takes them, and lets go; the built-in server
 // gets both. Screenshots during the drag and after, in test-artifacts/desktop/.
 func TestDropUnderXvfb(t *testing.T) {
-	bin := os.Getenv("ASSETLAB_DESKTOP_BIN")
-	if bin == "" {
-		t.Skip("ASSETLAB_DESKTOP_BIN is not set: run `make test-desktop`, which builds the app")
-	}
-	const w, h = 1600, 900
-	display := startXvfb(t, 70, w, h)
+	bin := appBin(t)
+	s := newScreen(t, 1600, 900)
 	dir := t.TempDir()
-	_, url := startApp(t, bin, display, dir, "ASSETLAB_WORKERS=0")
+	_, url := startApp(t, bin, s.display, dir, "ASSETLAB_WORKERS=0")
 	clips := []string{
 		mediatest.MakeNamed(t, mediatest.Clip{Width: 320, Height: 180, Seconds: 1}, "first clip.mp4"),
 		mediatest.MakeNamed(t, mediatest.Clip{Width: 320, Height: 180, Seconds: 1}, "second.mp4"),
 	}
-	token, err := os.ReadFile(filepath.Join(dir, "config", "assetlab", "admin-token"))
-	if err != nil {
-		t.Fatalf("the app made no admin token: %v", err)
-	}
-
-	artifacts := filepath.Join("..", "test-artifacts", "desktop")
-	os.MkdirAll(artifacts, 0o755)
-	shot := func(name string) string {
-		t.Helper()
-		path := filepath.Join(artifacts, name)
-		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
-			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", path).CombinedOutput(); err != nil {
-			t.Fatalf("screenshot: %v\n%s", err, out)
-		}
-		return path
-	}
-	xdotool := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("xdotool", args...)
-		cmd.Env = append(os.Environ(), "DISPLAY="+display)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("xdotool %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	accent := near(0x34, 0x51, 0xd1, 24)
+	token := adminToken(t, dir)
 
 	// The upload page is drawn: its blue Open button and link show (an
 	// undrawn window has none of that blue).
 	before := 0.0
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
-		if before = share(t, shot("drop-before.png"), accent); before > 0.001 {
-			break
-		}
-	}
+	beforeShot, _ := s.waitShot("drop-before.png", 30*time.Second, time.Second, func(path string) bool {
+		before = share(t, path, accent)
+		return before > 0.001
+	})
 	if before <= 0.001 {
 		t.Fatalf("the upload page is not drawn (%.2f%% accent blue)", 100*before)
 	}
 
-	// The drag source, to the right of the app's window; Debian's python3-gi
-	// is for its own Python, whatever other python3 comes first in PATH.
-	python := "/usr/bin/python3"
-	if _, err := os.Stat(python); err != nil {
-		python = "python3"
-	}
-	src := exec.Command(python, append([]string{filepath.Join("testdata", "dragsource.py"), "1380", "40"}, clips...)...)
-	src.Env = append(os.Environ(), "DISPLAY="+display)
+	// The drag source, to the right of the app's window (python3 is the
+	// Python that Debian's python3-gi is for).
+	src := exec.Command(python3(), append([]string{filepath.Join("testdata", "dragsource.py"), "1380", "40"}, clips...)...)
+	src.Env = s.env()
 	srcOut, _ := src.StdoutPipe()
 	src.Stderr = os.Stderr
 	if err := src.Start(); err != nil {
@@ -110,11 +74,11 @@ func TestDropUnderXvfb(t *testing.T) {
 
 	// Where the app's window is.
 	geom := map[string]int{}
-	ids := strings.Fields(xdotool("search", "--onlyvisible", "--name", "^AssetLab$"))
+	ids := strings.Fields(s.x("xdotool", "search", "--onlyvisible", "--name", "^AssetLab$"))
 	if len(ids) == 0 {
 		t.Fatal("no visible AssetLab window")
 	}
-	for _, l := range strings.Fields(xdotool("getwindowgeometry", "--shell", ids[0])) {
+	for _, l := range strings.Fields(s.x("xdotool", "getwindowgeometry", "--shell", ids[0])) {
 		if k, v, ok := strings.Cut(l, "="); ok {
 			geom[k], _ = strconv.Atoi(v)
 		}
@@ -127,12 +91,12 @@ func TestDropUnderXvfb(t *testing.T) {
 	// of the app's window.
 	sx, sy := 1480, 100
 	tx, ty := geom["X"]+geom["WIDTH"]/2, geom["Y"]+geom["HEIGHT"]*2/3
-	xdotool("mousemove", strconv.Itoa(sx), strconv.Itoa(sy))
-	xdotool("mousedown", "1")
+	s.x("xdotool", "mousemove", strconv.Itoa(sx), strconv.Itoa(sy))
+	s.x("xdotool", "mousedown", "1")
 	const steps = 40
 	for i := 1; i <= steps; i++ {
 		x, y := sx+(tx-sx)*i/steps, sy+(ty-sy)*i/steps
-		xdotool("mousemove", strconv.Itoa(x), strconv.Itoa(y))
+		s.x("xdotool", "mousemove", strconv.Itoa(x), strconv.Itoa(y))
 		time.Sleep(25 * time.Millisecond)
 	}
 	// Held over the window, the page shows it takes the files: a dashed
@@ -142,18 +106,18 @@ func TestDropUnderXvfb(t *testing.T) {
 		bottom := geom["Y"] + geom["HEIGHT"]
 		return shareIn(t, path, geom["X"], bottom-4, geom["X"]+geom["WIDTH"], bottom, accent)
 	}
-	if e := edge(filepath.Join(artifacts, "drop-before.png")); e > 0.02 {
+	if e := edge(beforeShot); e > 0.02 {
 		t.Fatalf("the window's bottom edge is %.0f%% accent blue before the drag, want none", 100*e)
 	}
 	var during float64
 	for i := 0; i < 10; i++ {
-		xdotool("mousemove", strconv.Itoa(tx+i%2*4), strconv.Itoa(ty))
+		s.x("xdotool", "mousemove", strconv.Itoa(tx+i%2*4), strconv.Itoa(ty))
 		time.Sleep(300 * time.Millisecond)
-		if during = edge(shot("drop-drag.png")); during > 0.25 {
+		if during = edge(s.shot("drop-drag.png")); during > 0.25 {
 			break
 		}
 	}
-	xdotool("mouseup", "1")
+	s.x("xdotool", "mouseup", "1")
 	if during <= 0.25 {
 		t.Errorf("no highlight while files are dragged over the window: its bottom edge is %.0f%% accent blue; see drop-drag.png", 100*during)
 	}
@@ -161,7 +125,7 @@ func TestDropUnderXvfb(t *testing.T) {
 	// Both files reach the server, in the order dropped.
 	var names []string
 	for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if names = libraryNames(t, url, strings.TrimSpace(string(token))); len(names) == 2 {
+		if names = libraryNames(t, url, token); len(names) == 2 {
 			break
 		}
 		select {
@@ -180,17 +144,15 @@ func TestDropUnderXvfb(t *testing.T) {
 	// The page still shows the app (it did not open a dropped file), with the
 	// last upload done and the first listed above it with its link.
 	var after, afterEdge float64
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		path := shot("drop-uploaded.png")
-		if after, afterEdge = share(t, path, accent), edge(path); after > 0.002 && afterEdge < 0.02 {
-			break
-		}
-	}
+	s.waitShot("drop-uploaded.png", 10*time.Second, 500*time.Millisecond, func(path string) bool {
+		after, afterEdge = share(t, path, accent), edge(path)
+		return after > 0.002 && afterEdge < 0.02
+	})
 	if after <= 0.002 || afterEdge >= 0.02 {
 		t.Errorf("after the drop the window is not the app's page without highlight (%.2f%% accent blue, bottom edge %.0f%%); see drop-uploaded.png",
 			100*after, 100*afterEdge)
 	}
-	title := xdotool("getwindowname", ids[0])
+	title := s.x("xdotool", "getwindowname", ids[0])
 	if strings.TrimSpace(title) != "AssetLab" {
 		t.Errorf("the window's title is %q after the drop, want AssetLab", title)
 	}

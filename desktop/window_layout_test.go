@@ -4,11 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,50 +19,36 @@ import (
 // so that the window keeps its size; the screenshot is kept in
 // test-artifacts/desktop/watch-fits.png.
 func TestWatchPageFitsTheWindow(t *testing.T) {
-	bin := os.Getenv("ASSETLAB_DESKTOP_BIN")
-	if bin == "" {
-		t.Skip("ASSETLAB_DESKTOP_BIN is not set: run `make test-desktop`, which builds the app")
-	}
-	const w, h = 1400, 1000  // the screen
+	bin := appBin(t)
+	s := newScreen(t, 1400, 1000)
 	const ww, wh = 1120, 800 // run.go's default window
-	display := startXvfb(t, 70, w, h)
 	dir := t.TempDir()
 
 	// Uploaded with no transcoder running, then opened with one that works
 	// slowly, so that the page shows the transcoding banner for a while.
 	clip := mediatest.MakeNamed(t, mediatest.Clip{Width: 1280, Height: 720, FPS: 30, Seconds: 30}, "long.mp4")
-	app, url := startApp(t, bin, display, dir, "ASSETLAB_WORKERS=0")
-	token, err := os.ReadFile(filepath.Join(dir, "config", "assetlab", "admin-token"))
-	if err != nil {
-		t.Fatalf("the app made no admin token: %v", err)
-	}
-	id, err := postFile(url, strings.TrimSpace(string(token)), clip)
+	app, url := startApp(t, bin, s.display, dir, "ASSETLAB_WORKERS=0")
+	id, err := postFile(url, adminToken(t, dir), clip)
 	if err != nil {
 		t.Fatal(err)
 	}
 	app.Process.Kill()
 	app.Wait()
-	_, url = startApp(t, bin, display, dir, "ASSETLAB_X264_PRESET=slower", id)
+	_, url = startApp(t, bin, s.display, dir, "ASSETLAB_X264_PRESET=slower", id)
 
-	artifacts := filepath.Join("..", "test-artifacts", "desktop")
-	os.MkdirAll(artifacts, 0o755)
-	shot := filepath.Join(artifacts, "watch-fits.png")
-	accent := near(0x34, 0x51, 0xd1, 24)
-	picture := []func(r, g, b int) bool{near(0xff, 0x00, 0x00, 40), near(0x00, 0xff, 0xff, 40), near(0x00, 0xcc, 0x00, 40)}
+	shot := filepath.Join(artifactsDir(t), "watch-fits.png")
+	picture := []func(r, g, b int) bool{near(0xff, 0x00, 0x00, 40), near(0x00, 0xff, 0xff, 40), patternGreen}
 	var bottom, below int
 	var status string
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
 		if status = videoStatus(t, url, id); status != "processing" {
 			continue
 		}
-		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
-			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", shot).CombinedOutput(); err != nil {
-			t.Fatalf("screenshot: %v\n%s", err, out)
-		}
+		s.shot("watch-fits.png")
 		if videoStatus(t, url, id) != "processing" {
 			continue // the banner may be gone from the screenshot
 		}
-		x, y, gw, gh := windowGeometry(t, display)
+		x, y, gw, gh := windowGeometry(s)
 		if gw != ww || gh != wh {
 			t.Fatalf("the window is %d×%d, want its default %d×%d", gw, gh, ww, wh)
 		}
@@ -112,17 +95,12 @@ func box(t *testing.T, path string, x0, y0, x1, y1 int, colours ...func(r, g, b 
 	return bx0, by0, bx1, by1, bx1 > bx0 && by1 > by0
 }
 
-// windowGeometry is the position and size of the app's window on display.
-func windowGeometry(t *testing.T, display string) (x, y, w, h int) {
-	t.Helper()
-	cmd := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^AssetLab$", "getwindowgeometry", "%@")
-	cmd.Env = append(os.Environ(), "DISPLAY="+display)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("xdotool: %v\n%s", err, out)
-	}
+// windowGeometry is the position and size of the app's window on the screen.
+func windowGeometry(s *screen) (x, y, w, h int) {
+	s.t.Helper()
+	out := s.x("xdotool", "search", "--onlyvisible", "--name", "^AssetLab$", "getwindowgeometry", "%@")
 	// The largest window named AssetLab is the app's (GTK has small helpers).
-	for _, m := range geometry.FindAllStringSubmatch(string(out), -1) {
+	for _, m := range geometry.FindAllStringSubmatch(out, -1) {
 		var px, py, pw, ph int
 		fmt.Sscan(m[1]+" "+m[2]+" "+m[3]+" "+m[4], &px, &py, &pw, &ph)
 		if pw*ph > w*h {

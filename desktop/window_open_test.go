@@ -3,7 +3,6 @@ package desktop
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -32,12 +31,8 @@ import (
 //
 // Screenshot in test-artifacts/desktop/open-second-launch.png.
 func TestOpenWithUnderXvfb(t *testing.T) {
-	bin := os.Getenv("ASSETLAB_DESKTOP_BIN")
-	if bin == "" {
-		t.Skip("ASSETLAB_DESKTOP_BIN is not set: run `make test-desktop`, which builds the app")
-	}
-	const w, h = 1600, 900
-	display := startXvfb(t, 100, w, h)
+	bin := appBin(t)
+	s := newScreen(t, 1600, 900)
 	bus := startSessionBus(t)
 	dir := t.TempDir()
 	clips := t.TempDir()
@@ -60,16 +55,13 @@ func TestOpenWithUnderXvfb(t *testing.T) {
 	uri := (&url.URL{Scheme: "file", Path: second}).String()
 
 	env := []string{"DBUS_SESSION_BUS_ADDRESS=" + bus}
-	_, server := startApp(t, bin, display, dir, append(env, first, missing, clips, uri)...)
-	token, err := os.ReadFile(filepath.Join(dir, "config", "assetlab", "admin-token"))
-	if err != nil {
-		t.Fatalf("the app made no admin token: %v", err)
-	}
+	_, server := startApp(t, bin, s.display, dir, append(env, first, missing, clips, uri)...)
+	token := adminToken(t, dir)
 	waitNames := func(want []string) {
 		t.Helper()
 		var names []string
 		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-			if names = libraryNames(t, server, strings.TrimSpace(string(token))); len(names) >= len(want) {
+			if names = libraryNames(t, server, token); len(names) >= len(want) {
 				break
 			}
 		}
@@ -86,19 +78,9 @@ func TestOpenWithUnderXvfb(t *testing.T) {
 		}
 	}
 
-	xdotool := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("xdotool", args...)
-		cmd.Env = append(os.Environ(), "DISPLAY="+display)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("xdotool %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
 	appWindows := func() []string {
 		cmd := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^AssetLab")
-		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		cmd.Env = s.env()
 		out, _ := cmd.Output() // no match: status 1
 		return strings.Fields(string(out))
 	}
@@ -110,7 +92,7 @@ func TestOpenWithUnderXvfb(t *testing.T) {
 	// Another window takes the focus (a GTK window, as any other app's), so
 	// that the second launch's raising of the app's window shows.
 	other := exec.Command(python3(), filepath.Join("testdata", "dragsource.py"), "1380", "40", first)
-	other.Env = append(os.Environ(), "DISPLAY="+display)
+	other.Env = s.env()
 	otherOut, _ := other.StdoutPipe()
 	if err := other.Start(); err != nil {
 		t.Fatalf("start another window: %v", err)
@@ -119,16 +101,16 @@ func TestOpenWithUnderXvfb(t *testing.T) {
 	if l, _ := bufio.NewReader(otherOut).ReadString('\n'); strings.TrimSpace(l) != "ready" {
 		t.Fatalf("the other window: got %q, want ready", l)
 	}
-	otherID := strings.Fields(xdotool("search", "--onlyvisible", "--name", "^drag source$"))
+	otherID := strings.Fields(s.x("xdotool", "search", "--onlyvisible", "--name", "^drag source$"))
 	if len(otherID) == 0 {
 		t.Fatal("the other window is not shown")
 	}
-	xdotool("windowfocus", "--sync", otherID[0])
+	s.x("xdotool", "windowfocus", "--sync", otherID[0])
 
 	// The second launch, from the clips' folder, with a relative path.
 	again := exec.Command(bin, "third.mp4")
 	again.Dir = clips
-	again.Env = append(os.Environ(), "DISPLAY="+display, "PORT=0", "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
+	again.Env = append(s.env(), "PORT=0", "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
 		"XDG_DATA_HOME="+filepath.Join(dir, "data"), "ADMIN_TOKEN=", "ASSETLAB_DATA_DIR=", "ASSETLAB_WORKERS=0",
 		"DBUS_SESSION_BUS_ADDRESS="+bus)
 	var againOut bytes.Buffer
@@ -155,16 +137,16 @@ func TestOpenWithUnderXvfb(t *testing.T) {
 		t.Errorf("got %d visible AssetLab windows after the second launch, want 1", n)
 	}
 	// The second launch brought the app's window to the front.
-	if focus := strings.TrimSpace(xdotool("getwindowfocus")); focus != ids[0] {
+	if focus := strings.TrimSpace(s.x("xdotool", "getwindowfocus")); focus != ids[0] {
 		t.Errorf("the focused window after the second launch is %s, want the app's (%s)", focus, ids[0])
 	}
-	title := func() string { return strings.TrimSpace(xdotool("getwindowname", ids[0])) }
+	title := func() string { return strings.TrimSpace(s.x("xdotool", "getwindowname", ids[0])) }
 	if got := title(); got != "AssetLab" {
 		t.Errorf("the title while the window has the focus: got %q, want AssetLab", got)
 	}
 
 	// The transcode ends in the background: the title says so.
-	xdotool("windowfocus", "--sync", otherID[0])
+	s.x("xdotool", "windowfocus", "--sync", otherID[0])
 	const ready = "AssetLab — third.mp4 is ready to watch"
 	var got string
 	for deadline := time.Now().Add(120 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
@@ -175,15 +157,9 @@ func TestOpenWithUnderXvfb(t *testing.T) {
 	if got != ready {
 		t.Errorf("the title after the transcode ended in the background: got %q, want %q", got, ready)
 	}
-	artifacts := filepath.Join("..", "test-artifacts", "desktop")
-	os.MkdirAll(artifacts, 0o755)
-	shot := filepath.Join(artifacts, "open-second-launch.png")
-	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
-		"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", shot).CombinedOutput(); err != nil {
-		t.Fatalf("screenshot: %v\n%s", err, out)
-	}
+	s.shot("open-second-launch.png")
 	// Looked at again: the plain title.
-	xdotool("windowfocus", "--sync", ids[0])
+	s.x("xdotool", "windowfocus", "--sync", ids[0])
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
 		if got = title(); got == "AssetLab" {
 			break

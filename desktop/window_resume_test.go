@@ -3,14 +3,10 @@ package desktop
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,12 +18,8 @@ import (
 // upload page; pressing Resume finishes it. Screenshot in
 // test-artifacts/desktop/resume-offer.png.
 func TestResumeOfferUnderXvfb(t *testing.T) {
-	bin := os.Getenv("ASSETLAB_DESKTOP_BIN")
-	if bin == "" {
-		t.Skip("ASSETLAB_DESKTOP_BIN is not set: run `make test-desktop`, which builds the app")
-	}
-	const w, h = 1280, 900
-	display := startXvfb(t, 80, w, h)
+	bin := appBin(t)
+	s := newScreen(t, 1280, 900)
 
 	// The built-in server keeps its port from one start to the next (3000
 	// when free; here one picked for the test), so its uploads stay
@@ -40,23 +32,19 @@ func TestResumeOfferUnderXvfb(t *testing.T) {
 	l.Close()
 	dir := t.TempDir()
 	env := []string{"PORT=" + port, "XDG_STATE_HOME=" + filepath.Join(dir, "state")}
-	app, url := startApp(t, bin, display, dir, env...)
+	app, url := startApp(t, bin, s.display, dir, env...)
 
 	// An upload to the app's server, cut off at half, as when the app
 	// closes mid-upload.
 	clip := filepath.Join(dir, "holiday.mp4")
 	const size = 24 << 20
 	apptest.WriteVideoFile(t, clip, size, 5)
-	token, err := os.ReadFile(filepath.Join(dir, "config", "assetlab", "admin-token"))
-	if err != nil {
-		t.Fatalf("the app made no admin token: %v", err)
-	}
 	statePath := filepath.Join(dir, "state", "assetlab", "uploads.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The app names its own server so (Info), and keeps uploads by server.
 	server := "http://127.0.0.1:" + port
-	r := &upload.Resumable{Server: server, Token: strings.TrimSpace(string(token)), StatePath: statePath,
+	r := &upload.Resumable{Server: server, Token: adminToken(t, dir), StatePath: statePath,
 		Client: &http.Client{Transport: &patchCounter{stopAt: size / 2, stop: cancel}}}
 	if _, err := r.Upload(ctx, clip, nil); code(err) != upload.CodeCancelled {
 		t.Fatalf("upload cut off at half: got %v, want it cancelled", err)
@@ -76,31 +64,21 @@ func TestResumeOfferUnderXvfb(t *testing.T) {
 	app.Process.Kill()
 	app.Wait()
 
-	_, again := startApp(t, bin, display, dir, env...)
+	_, again := startApp(t, bin, s.display, dir, env...)
 	if again != url {
 		t.Fatalf("the built-in server moved from %s to %s", url, again)
 	}
-	artifacts := filepath.Join("..", "test-artifacts", "desktop")
-	os.MkdirAll(artifacts, 0o755)
-	shot := filepath.Join(artifacts, "resume-offer.png")
 	var x, y int
-	var found bool
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !found; time.Sleep(time.Second) {
-		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
-			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", shot).CombinedOutput(); err != nil {
-			t.Fatalf("screenshot: %v\n%s", err, out)
-		}
+	shot, found := s.waitShot("resume-offer.png", 30*time.Second, time.Second, func(path string) bool {
 		// Below the header, whose Open button is blue too.
-		x, y, found = solidBox(t, shot, near(0x34, 0x51, 0xd1, 24), 130)
-	}
+		var ok bool
+		x, y, ok = solidBox(t, path, accent, 130)
+		return ok
+	})
 	if !found {
 		t.Fatalf("the upload page shows no Resume button; see %s", shot)
 	}
-	click := exec.Command("xdotool", "mousemove", strconv.Itoa(x), strconv.Itoa(y), "click", "1")
-	click.Env = append(os.Environ(), "DISPLAY="+display)
-	if out, err := click.CombinedOutput(); err != nil {
-		t.Fatalf("xdotool: %v\n%s", err, out)
-	}
+	s.x("xdotool", "mousemove", strconv.Itoa(x), strconv.Itoa(y), "click", "1")
 	// Resumed: the server ends up with the video, and the app forgets the
 	// upload.
 	apptest.Eventually(t, 60*time.Second, "the resumed upload to finish", func() bool {

@@ -1,9 +1,7 @@
 package desktop
 
 import (
-	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,60 +18,39 @@ import (
 // refused in red words and not saved; a real server is saved, and the
 // built-in one stops. Screenshots: test-artifacts/desktop/server-card*.png.
 func TestServerCardCopiesUnderXvfb(t *testing.T) {
-	bin := os.Getenv("ASSETLAB_DESKTOP_BIN")
-	if bin == "" {
-		t.Skip("ASSETLAB_DESKTOP_BIN is not set: run `make test-desktop`, which builds the app")
-	}
-	const w, h = 1280, 900
-	display := startXvfb(t, 60, w, h)
+	bin := appBin(t)
+	s := newScreen(t, 1280, 900)
 	dir := t.TempDir()
-	_, url := startApp(t, bin, display, dir)
-	token, err := os.ReadFile(filepath.Join(dir, "config", "assetlab", "admin-token"))
-	if err != nil {
-		t.Fatalf("the app made no admin token: %v", err)
-	}
+	_, url := startApp(t, bin, s.display, dir)
+	token := adminToken(t, dir)
 
-	x := func(name string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Env = append(os.Environ(), "DISPLAY="+display)
-		out, _ := cmd.CombinedOutput()
-		return strings.TrimSpace(string(out))
-	}
-	artifacts := filepath.Join("..", "test-artifacts", "desktop")
-	os.MkdirAll(artifacts, 0o755)
-	shot := filepath.Join(artifacts, "server-card.png")
-	screenshot := func() {
-		t.Helper()
-		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
-			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", shot).CombinedOutput(); err != nil {
-			t.Fatalf("screenshot: %v\n%s", err, out)
-		}
-	}
 	// Wait for the page: its accent-blue buttons show.
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
-		if screenshot(); share(t, shot, near(0x34, 0x51, 0xd1, 24)) > 0.002 {
-			break
-		}
-	}
+	s.waitShot("server-card.png", 30*time.Second, time.Second, func(path string) bool {
+		return share(t, path, accent) > 0.002
+	})
 	time.Sleep(time.Second) // the server card comes after the app's Info
-	ids := strings.Fields(x("xdotool", "search", "--onlyvisible", "--name", "^AssetLab$"))
+	ids := strings.Fields(s.x("xdotool", "search", "--onlyvisible", "--name", "^AssetLab$"))
 	if len(ids) == 0 {
 		t.Fatal("no window named AssetLab")
 	}
-	x("xdotool", "windowfocus", "--sync", ids[len(ids)-1])
+	s.x("xdotool", "windowfocus", "--sync", ids[len(ids)-1])
 	// press moves the focus n times and presses the focused button.
 	press := func(n int) {
 		for range n {
-			x("xdotool", "key", "Tab")
+			s.x("xdotool", "key", "Tab")
 		}
 		time.Sleep(300 * time.Millisecond)
-		x("xdotool", "key", "space")
+		s.x("xdotool", "key", "space")
 	}
+	// clipboard is what the clipboard holds, once it holds something (xclip
+	// fails with an error until then).
 	clipboard := func() string {
 		var got string
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-			if got = x("xclip", "-o", "-selection", "clipboard"); !strings.Contains(got, "Error") {
+			cmd := exec.Command("xclip", "-o", "-selection", "clipboard")
+			cmd.Env = s.env()
+			out, _ := cmd.CombinedOutput()
+			if got = strings.TrimSpace(string(out)); !strings.Contains(got, "Error") {
 				break
 			}
 		}
@@ -93,10 +70,10 @@ func TestServerCardCopiesUnderXvfb(t *testing.T) {
 		toShow = 1
 	}
 	press(toShow + 1)
-	if got := clipboard(); got != strings.TrimSpace(string(token)) {
+	if got := clipboard(); got != token {
 		t.Errorf("clipboard after Copy of the token: got %q, want the upload token", got)
 	}
-	screenshot()
+	s.shot("server-card.png")
 
 	// "Use another server", with an address where nothing listens: the form
 	// says why in red, and nothing is saved.
@@ -109,44 +86,40 @@ func TestServerCardCopiesUnderXvfb(t *testing.T) {
 	}
 	closed := "http://" + l.Addr().String()
 	l.Close()
-	x("xdotool", "type", "--delay", "20", closed)
-	x("xdotool", "key", "Tab")
-	x("xdotool", "type", "--delay", "20", "some-token")
-	x("xdotool", "key", "Return")
-	refused := filepath.Join(artifacts, "server-card-refused.png")
+	s.x("xdotool", "type", "--delay", "20", closed)
+	s.x("xdotool", "key", "Tab")
+	s.x("xdotool", "type", "--delay", "20", "some-token")
+	s.x("xdotool", "key", "Return")
 	var red float64
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		screenshot()
-		if red = share(t, shot, near(0xb3, 0x26, 0x1e, 40)); red > 0.0003 {
-			break
-		}
-	}
-	os.Rename(shot, refused)
+	refused, _ := s.waitShot("server-card-refused.png", 20*time.Second, 500*time.Millisecond, func(path string) bool {
+		red = share(t, path, near(0xb3, 0x26, 0x1e, 40))
+		return red > 0.0003
+	})
 	if red <= 0.0003 {
 		t.Errorf("the form shows no red words after saving an address where nothing listens (%.3f%% red); see %s", 100*red, refused)
 	}
-	if s, _ := LoadSettings(settingsPath); s.ServerURL != "" {
-		t.Errorf("settings after a refused server: got %+v, want no server saved", s)
+	if saved, _ := LoadSettings(settingsPath); saved.ServerURL != "" {
+		t.Errorf("settings after a refused server: got %+v, want no server saved", saved)
 	}
 
 	// Another, real server and its token: saved, and the built-in server
 	// stops listening.
 	remote := apptest.Start(t, "local")
-	x("xdotool", "key", "shift+Tab")
-	x("xdotool", "key", "ctrl+a")
-	x("xdotool", "type", "--delay", "20", remote.URL)
-	x("xdotool", "key", "Tab")
-	x("xdotool", "key", "ctrl+a")
-	x("xdotool", "type", "--delay", "20", apptest.Token)
-	x("xdotool", "key", "Return")
-	var s Settings
+	s.x("xdotool", "key", "shift+Tab")
+	s.x("xdotool", "key", "ctrl+a")
+	s.x("xdotool", "type", "--delay", "20", remote.URL)
+	s.x("xdotool", "key", "Tab")
+	s.x("xdotool", "key", "ctrl+a")
+	s.x("xdotool", "type", "--delay", "20", apptest.Token)
+	s.x("xdotool", "key", "Return")
+	var saved Settings
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if s, _ = LoadSettings(settingsPath); s.ServerURL != "" {
+		if saved, _ = LoadSettings(settingsPath); saved.ServerURL != "" {
 			break
 		}
 	}
-	if s.ServerURL != remote.URL || s.Token != apptest.Token {
-		t.Fatalf("settings after saving a real server: got %+v, want %s", s, remote.URL)
+	if saved.ServerURL != remote.URL || saved.Token != apptest.Token {
+		t.Fatalf("settings after saving a real server: got %+v, want %s", saved, remote.URL)
 	}
 	if !apptest.Within(40*time.Second, func() bool {
 		c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), 2*time.Second)
@@ -158,6 +131,5 @@ func TestServerCardCopiesUnderXvfb(t *testing.T) {
 		t.Errorf("the built-in server at %s still takes connections after switching to %s", url, remote.URL)
 	}
 	time.Sleep(time.Second)
-	screenshot()
-	os.Rename(shot, filepath.Join(artifacts, "server-card-remote.png"))
+	s.shot("server-card-remote.png")
 }

@@ -24,36 +24,19 @@ import (
 // its upload page. `make test-desktop` builds it and sets ASSETLAB_DESKTOP_BIN;
 // the screenshot is kept in test-artifacts/desktop/.
 func TestWindowUnderXvfb(t *testing.T) {
-	bin := os.Getenv("ASSETLAB_DESKTOP_BIN")
-	if bin == "" {
-		t.Skip("ASSETLAB_DESKTOP_BIN is not set: run `make test-desktop`, which builds the app")
-	}
-	const w, h = 1280, 900
-	display := startXvfb(t, 90, w, h)
+	bin := appBin(t)
+	s := newScreen(t, 1280, 900)
 
 	dir := t.TempDir()
-	app, url := startApp(t, bin, display, dir)
+	app, url := startApp(t, bin, s.display, dir)
 
-	artifacts := filepath.Join("..", "test-artifacts", "desktop")
-	os.MkdirAll(artifacts, 0o755)
-	shot := filepath.Join(artifacts, "window.png")
 	// Give the webview time to load and draw the page: a blank white window
 	// is not enough, the page's blue buttons (the accent colour) must show.
-	var lit, accent float64
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
-		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
-			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", shot).CombinedOutput(); err != nil {
-			t.Fatalf("screenshot: %v\n%s", err, out)
-		}
-		lit, accent = share(t, shot, light), share(t, shot, near(0x34, 0x51, 0xd1, 24)) // the UI's accent blue
-		if lit > 0.4 && accent > 0.002 {
-			break
-		}
-	}
 	// The page is light (the root window is black): most of the screen is the
 	// app's window; and the page itself is drawn in it.
-	if lit <= 0.4 || accent <= 0.002 {
-		t.Errorf("the upload page is not drawn (%.0f%% light, %.2f%% accent blue); see %s", 100*lit, 100*accent, shot)
+	if shot, ok := s.waitDrawn("window.png", 30*time.Second); !ok {
+		t.Errorf("the upload page is not drawn (%.0f%% light, %.2f%% accent blue); see %s",
+			100*share(t, shot, light), 100*share(t, shot, accent), shot)
 	}
 
 	// The embedded player decodes H.264 (WebKitGTK through GStreamer): upload a
@@ -61,28 +44,18 @@ func TestWindowUnderXvfb(t *testing.T) {
 	// page, with no worker so there is no poster, and look for the pattern's
 	// green bar, which only a decoded frame can show.
 	clip := mediatest.MakeNamed(t, mediatest.Clip{Width: 1280, Height: 720, FPS: 30, Seconds: 3}, "bars.mp4")
-	token, err := os.ReadFile(filepath.Join(dir, "config", "assetlab", "admin-token"))
-	if err != nil {
-		t.Fatalf("the app made no admin token: %v", err)
-	}
-	id, err := postFile(url, strings.TrimSpace(string(token)), clip)
+	id, err := postFile(url, adminToken(t, dir), clip)
 	if err != nil {
 		t.Fatal(err)
 	}
 	app.Process.Kill()
 	app.Wait()
-	app, _ = startApp(t, bin, display, dir, "ASSETLAB_WORKERS=0", id)
-	watch := filepath.Join(artifacts, "watch.png")
+	app, _ = startApp(t, bin, s.display, dir, "ASSETLAB_WORKERS=0", id)
 	var green float64
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
-		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
-			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", watch).CombinedOutput(); err != nil {
-			t.Fatalf("screenshot: %v\n%s", err, out)
-		}
-		if green = share(t, watch, near(0x00, 0xcc, 0x00, 40)); green > 0.02 {
-			break
-		}
-	}
+	watch, _ := s.waitShot("watch.png", 30*time.Second, time.Second, func(path string) bool {
+		green = share(t, path, patternGreen)
+		return green > 0.02
+	})
 	if green <= 0.02 {
 		t.Errorf("the watch page shows no decoded frame (%.2f%% of the test pattern's green); see %s", 100*green, watch)
 	}
@@ -93,39 +66,53 @@ func TestWindowUnderXvfb(t *testing.T) {
 	// and its segments, and the pattern shows again.
 	app.Process.Kill()
 	app.Wait()
-	startApp(t, bin, display, dir, "ASSETLAB_LOG_LEVEL=debug", id)
-	hlsShot := filepath.Join(artifacts, "watch-hls.png")
+	startApp(t, bin, s.display, dir, "ASSETLAB_LOG_LEVEL=debug", id)
 	segment := regexp.MustCompile(`path=/api/videos/` + id + `/hls/\d+/\d+p(\.mp4|/init\.mp4|/\d+\.m4s) status=302`)
 	var log []byte
 	green = 0
 	clicked := false
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
-		if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
-			"-video_size", fmt.Sprintf("%dx%d", w, h), "-i", display, "-frames:v", "1", hlsShot).CombinedOutput(); err != nil {
-			t.Fatalf("screenshot: %v\n%s", err, out)
-		}
+	hlsShot, _ := s.waitShot("watch-hls.png", 60*time.Second, time.Second, func(path string) bool {
 		log, _ = os.ReadFile(filepath.Join(dir, "app.log"))
-		if green = share(t, hlsShot, near(0x00, 0xcc, 0x00, 40)); green > 0.02 && segment.Match(log) {
-			break
+		if green = share(t, path, patternGreen); green > 0.02 && segment.Match(log) {
+			return true
 		}
 		// The finished video shows its poster (a JPEG, whose green is
 		// brighter than a decoded frame's) until it is played: press play
 		// in the middle of the picture, as a user would.
-		if x, y, ok := centre(t, hlsShot, near(0xff, 0x00, 0x00, 40), near(0x00, 0xff, 0xff, 40)); ok && !clicked && segment.Match(log) {
-			click := exec.Command("xdotool", "mousemove", strconv.Itoa(x), strconv.Itoa(y), "click", "1")
-			click.Env = append(os.Environ(), "DISPLAY="+display)
-			if out, err := click.CombinedOutput(); err != nil {
-				t.Fatalf("xdotool: %v\n%s", err, out)
-			}
+		if x, y, ok := centre(t, path, near(0xff, 0x00, 0x00, 40), near(0x00, 0xff, 0xff, 40)); ok && !clicked && segment.Match(log) {
+			s.x("xdotool", "mousemove", strconv.Itoa(x), strconv.Itoa(y), "click", "1")
 			clicked = true
 		}
-	}
+		return false
+	})
 	if !segment.Match(log) {
 		t.Errorf("the embedded player fetched no segment of the HLS stream (server log in %s)", filepath.Join(dir, "app.log"))
 	}
 	if green <= 0.02 {
 		t.Errorf("the watch page shows no decoded frame of the HLS stream (%.2f%% of the test pattern's green); see %s", 100*green, hlsShot)
 	}
+}
+
+// appBin is the desktop app's binary, which `make test-desktop` builds and
+// names in ASSETLAB_DESKTOP_BIN; without it the test is skipped.
+func appBin(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("ASSETLAB_DESKTOP_BIN")
+	if bin == "" {
+		t.Skip("ASSETLAB_DESKTOP_BIN is not set: run `make test-desktop`, which builds the app")
+	}
+	return bin
+}
+
+// adminToken is the upload token the app made for its built-in server, with
+// its XDG folders in dir.
+func adminToken(t *testing.T, dir string) string {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(dir, "config", "assetlab", "admin-token"))
+	if err != nil {
+		t.Fatalf("the app made no admin token: %v", err)
+	}
+	return strings.TrimSpace(string(token))
 }
 
 // startApp starts the desktop app under display, with its XDG folders in dir,
@@ -251,11 +238,26 @@ func near(r, g, b, tol int) func(int, int, int) bool {
 // light matches the page's light background and surfaces.
 func light(r, g, b int) bool { return r+g+b > 3*0xc0 }
 
-// startXvfb starts an X server of w×h and returns the display's name. The
-// server picks a free display (-displayfd), as another one may be taken by
-// tests running at once; base is kept for the callers and no longer used.
-// It is stopped when the test ends.
-func startXvfb(t *testing.T, base, w, h int) string {
+var (
+	// accent matches the UI's accent blue: its buttons and links.
+	accent = near(0x34, 0x51, 0xd1, 24)
+	// patternGreen matches the green bar of mediatest's test pattern, as a
+	// decoded frame shows it.
+	patternGreen = near(0x00, 0xcc, 0x00, 40)
+)
+
+// screen is an X server (Xvfb) of w×h for one test, on which it runs the app
+// and X clients and takes screenshots.
+type screen struct {
+	t       *testing.T
+	display string
+	w, h    int
+}
+
+// newScreen starts an X server of w×h. The server picks a free display
+// (-displayfd), as another one may be taken by tests running at once. It is
+// stopped when the test ends.
+func newScreen(t *testing.T, w, h int) *screen {
 	t.Helper()
 	r, wr, err := os.Pipe()
 	if err != nil {
@@ -279,9 +281,75 @@ func startXvfb(t *testing.T, base, w, h int) string {
 		if n == "" {
 			t.Fatal("Xvfb did not say its display")
 		}
-		return ":" + n
+		return &screen{t: t, display: ":" + n, w: w, h: h}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Xvfb did not start")
 	}
-	return ""
+	return nil
+}
+
+// env is the environment for an X client on the screen.
+func (s *screen) env() []string {
+	return append(os.Environ(), "DISPLAY="+s.display)
+}
+
+// x runs an X client (xdotool, xclip, xprop) on the screen and returns its
+// output; the test fails if the client does.
+func (s *screen) x(tool string, args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command(tool, args...)
+	cmd.Env = s.env()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("%s %s: %v\n%s", tool, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// shot saves a screenshot of the whole screen as
+// test-artifacts/desktop/name and returns its path.
+func (s *screen) shot(name string) string {
+	s.t.Helper()
+	path := filepath.Join(artifactsDir(s.t), name)
+	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "x11grab",
+		"-video_size", fmt.Sprintf("%dx%d", s.w, s.h), "-i", s.display, "-frames:v", "1", path).CombinedOutput(); err != nil {
+		s.t.Fatalf("screenshot: %v\n%s", err, out)
+	}
+	return path
+}
+
+// waitShot takes screenshots, saved as name, every pause until done holds
+// for one or limit has passed, and returns the last one's path and whether
+// done held for it.
+func (s *screen) waitShot(name string, limit, pause time.Duration, done func(path string) bool) (string, bool) {
+	s.t.Helper()
+	var path string
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(pause) {
+		if path = s.shot(name); done(path) {
+			return path, true
+		}
+	}
+	return path, false
+}
+
+// waitDrawn takes screenshots, saved as name, until one shows the app's page
+// (light, with its accent blue), or limit has passed; it returns the last
+// one's path and whether that shows the page. It looks often, as a test
+// may time the launch by it.
+func (s *screen) waitDrawn(name string, limit time.Duration) (string, bool) {
+	s.t.Helper()
+	return s.waitShot(name, limit, 200*time.Millisecond, func(path string) bool {
+		return share(s.t, path, light) > 0.4 && share(s.t, path, accent) > 0.002
+	})
+}
+
+// artifactsDir is test-artifacts/desktop, where the tests keep their
+// screenshots and figures.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("..", "test-artifacts", "desktop")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
