@@ -80,6 +80,20 @@ func TestNoticesRefuse(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "github.com/google/uuid") || !strings.Contains(err.Error(), "no LICENSE file") {
 		t.Errorf("no licence file: got %v, want an error naming github.com/google/uuid", err)
 	}
+
+	// With its licence back, a COPYING beside a LICENSE is not taken for
+	// it, and a NOTICE goes with the licences.
+	b, _ = os.ReadFile(filepath.Join(real, uuid, "LICENSE"))
+	os.WriteFile(filepath.Join(cache, uuid, "LICENSE"), b, 0o644)
+	os.WriteFile(filepath.Join(cache, uuid, "COPYING"), []byte("GNU GENERAL PUBLIC LICENSE Version 3\n"), 0o644)
+	os.WriteFile(filepath.Join(cache, xdg, "NOTICE.txt"), []byte("XDG for Go\r\nCopyright 2014 Someone\r\n"), 0o644)
+	got, err := Notices(bin, cache, "")
+	if err != nil {
+		t.Fatalf("LICENSE and COPYING, and a NOTICE: %v", err)
+	}
+	if want := "The NOTICE of github.com/adrg/xdg:\n\nXDG for Go\nCopyright 2014 Someone\n"; !strings.Contains(got, want) {
+		t.Errorf("got notices\n%s\nwant them to hold %q", got, want)
+	}
 }
 
 func goEnv(t *testing.T, name string) string {
