@@ -158,10 +158,11 @@ export class Upload {
         const next = this.#queue.shift()!
         this.queued = this.#queue.map((q) => q.name)
         await next.start()
-        if (this.#queue.length > 0) {
-          const phase = this.phase === 'uploading' || this.phase === 'idle' ? 'failed' : this.phase
-          this.finished.push({ name: this.fileName, phase, videoId: this.videoId, message: this.message })
-        }
+        const phase = this.phase === 'uploading' || this.phase === 'idle' ? 'failed' : this.phase
+        const ended: Finished = { name: this.fileName, phase, videoId: this.videoId, message: this.message }
+        if (this.#queue.length > 0) this.finished.push(ended)
+        // Every end, a file refused before anything was sent included.
+        for (const cb of this.#onEnd) cb(ended)
       }
     } finally {
       this.#pumping = false
@@ -239,8 +240,6 @@ export class Upload {
       this.#abort = null
       this.retrying = false
     }
-    const ended: Finished = { name, phase: this.phase as Finished['phase'], videoId: this.videoId, message: this.message }
-    for (const cb of this.#onEnd) cb(ended)
   }
 }
 

@@ -233,4 +233,16 @@ describe('Upload', () => {
     await up.path('/home/me/other.mp4')
     expect(ends).toHaveLength(1)
   })
+
+  it('tells the end of a file refused before anything was sent', async () => {
+    const { up, t } = setup(defaultConfig, '')
+    const ends: string[] = []
+    up.onEnd((f) => ends.push(`${f.name} ${f.phase} ${f.message}`))
+    await up.file(file('notes.txt', 10, 'text/plain'))
+    await up.file(file('clip.mp4', 10))
+    expect(t.start).not.toHaveBeenCalled()
+    expect(ends).toHaveLength(2)
+    expect(ends[0]).toMatch(/^notes\.txt failed \S/)
+    expect(ends[1]).toBe('clip.mp4 failed Enter the upload token first.')
+  })
 })
