@@ -141,3 +141,31 @@ func TestDBusName(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// file:// URIs as each OS's file manager passes them: Windows' drive paths
+// lose the slash before the drive letter, and another host's file is a UNC
+// path there, refused elsewhere.
+func TestArgPath(t *testing.T) {
+	tests := []struct {
+		goos, arg  string
+		want       string
+		wantURI    bool
+		wantRemote bool
+	}{
+		{"windows", "file:///C:/Users/Me/My%20Video.mp4", `C:\Users\Me\My Video.mp4`, true, false},
+		{"windows", "file://localhost/d:/clips/a.mkv", `d:\clips\a.mkv`, true, false},
+		{"windows", "file://nas/share/x.mp4", `\\nas\share\x.mp4`, true, false},
+		{"windows", `C:\Users\Me\a.mp4`, `C:\Users\Me\a.mp4`, false, false},
+		{"linux", "file:///home/me/My%20Video.mp4", "/home/me/My Video.mp4", true, false},
+		{"linux", "file://localhost/home/me/a.mp4", "/home/me/a.mp4", true, false},
+		{"linux", "file:///C:/x.mp4", "/C:/x.mp4", true, false},
+		{"linux", "file://nas/share/x.mp4", "", true, true},
+		{"linux", "https://example.com/a.mp4", "", false, false},
+	}
+	for _, tt := range tests {
+		got, isURI, err := argPath(tt.goos, tt.arg)
+		if got != tt.want || isURI != tt.wantURI || (err != nil) != tt.wantRemote {
+			t.Errorf("%s %s: got %q, %v, %v; want %q, %v, error %v", tt.goos, tt.arg, got, isURI, err, tt.want, tt.wantURI, tt.wantRemote)
+		}
+	}
+}
