@@ -3,6 +3,7 @@ package desktop
 import (
 	"context"
 	"os"
+	goruntime "runtime"
 
 	"github.com/assetlab/assetlab/frontend"
 	"github.com/wailsapp/wails/v2"
@@ -38,7 +39,7 @@ func Run() error {
 		},
 		DragAndDrop:        dragAndDrop,
 		SingleInstanceLock: a.singleInstance(),
-		Menu: a.appMenu(menuActions{
+		Menu: a.appMenu(goruntime.GOOS, menuActions{
 			quit: func() { runtime.Quit(a.windowContext()) },
 			about: func(title, message string) {
 				runtime.MessageDialog(a.windowContext(), runtime.MessageDialogOptions{
