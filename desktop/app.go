@@ -33,7 +33,6 @@ const (
 // App is bound to the UI: its exported methods are what the web UI calls
 // when it runs inside the desktop app.
 type App struct {
-	ctx          context.Context
 	settingsPath string
 	client       *http.Client
 	log          *slog.Logger
@@ -69,10 +68,12 @@ type App struct {
 	filesTaken bool
 
 	// windowCtx reaches the window through the Wails runtime (nil before
-	// it starts).
+	// it starts), and is the base of the app's requests.
 	windowCtx context.Context
 
 	// emit and openFile reach the webview and the OS; tests replace them.
+	// They are set once, before the window starts (Wails calls the app from
+	// several goroutines: bound methods, menu, a second launch's handoff).
 	emit     func(event string, data any)
 	openFile func(title string) (string, error)
 }
@@ -88,10 +89,12 @@ func NewApp(settingsPath string) *App {
 	}
 }
 
-// startup loads the settings and, when no server is configured, starts one
-// inside the app on local storage.
+// startup keeps the window's context, loads the settings and, when no server
+// is configured, starts one inside the app on local storage.
 func (a *App) startup(ctx context.Context) error {
-	a.ctx = ctx
+	a.mu.Lock()
+	a.windowCtx = ctx
+	a.mu.Unlock()
 	s, err := LoadSettings(a.settingsPath)
 	if err != nil {
 		a.log.Warn("settings unreadable; starting afresh", slog.Any("err", err))
@@ -406,9 +409,11 @@ func (a *App) Status(id string) (upload.Status, error) {
 	return upload.GetStatus(a.baseContext(), a.client, a.Info().ServerURL, id)
 }
 
+// baseContext is the window's context, that ends when the window closes;
+// Background before it starts.
 func (a *App) baseContext() context.Context {
-	if a.ctx != nil {
-		return a.ctx
+	if ctx := a.windowContext(); ctx != nil {
+		return ctx
 	}
 	return context.Background()
 }

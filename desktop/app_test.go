@@ -123,3 +123,30 @@ func TestCancelUploadFromTheUI(t *testing.T) {
 	}
 	assertNothingLeft(t, remote)
 }
+
+// The window's context comes while Wails already calls the app from other
+// goroutines (a second launch's handoff, bound methods): with -race, reading
+// the base context as startup keeps it is no data race.
+func TestStartupContextNoRace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "settings.json")
+	if err := (Settings{ServerURL: "http://127.0.0.1:9"}).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	a := NewApp(path)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 1000; i++ {
+			a.baseContext()
+		}
+	}()
+	if err := a.startup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if got := a.baseContext(); got != ctx {
+		t.Errorf("got base context %v, want the window's", got)
+	}
+}

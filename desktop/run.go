@@ -2,6 +2,7 @@ package desktop
 
 import (
 	"context"
+	"errors"
 	"os"
 	goruntime "runtime"
 
@@ -25,6 +26,25 @@ func Run() error {
 	wd, _ := os.Getwd()
 	l := parseLaunch(a.log, wd, os.Args[1:])
 	a.startVideo, a.startFiles = l.Route, l.Files
+	// Set before the window starts: the window is reached through its
+	// context, nil until OnStartup has it.
+	a.emit = func(event string, data any) {
+		if ctx := a.windowContext(); ctx != nil {
+			runtime.EventsEmit(ctx, event, data)
+		}
+	}
+	a.openFile = func(title string) (string, error) {
+		ctx := a.windowContext()
+		if ctx == nil {
+			return "", errors.New("the window is not open yet")
+		}
+		return runtime.OpenFileDialog(ctx, runtime.OpenDialogOptions{
+			Title: title,
+			Filters: []runtime.FileFilter{
+				{DisplayName: "Videos (MP4, MOV, WebM, MKV)", Pattern: "*.mp4;*.m4v;*.mov;*.webm;*.mkv"},
+			},
+		})
+	}
 	other := otherInstance()
 	var startErr error
 	return wails.Run(&options.App{
@@ -40,27 +60,21 @@ func Run() error {
 		DragAndDrop:        dragAndDrop,
 		SingleInstanceLock: a.singleInstance(),
 		Menu: a.appMenu(goruntime.GOOS, menuActions{
-			quit: func() { runtime.Quit(a.windowContext()) },
+			quit: func() {
+				if ctx := a.windowContext(); ctx != nil {
+					runtime.Quit(ctx)
+				}
+			},
 			about: func(title, message string) {
-				runtime.MessageDialog(a.windowContext(), runtime.MessageDialogOptions{
-					Type: runtime.InfoDialog, Title: title, Message: message,
-				})
+				if ctx := a.windowContext(); ctx != nil {
+					runtime.MessageDialog(ctx, runtime.MessageDialogOptions{
+						Type: runtime.InfoDialog, Title: title, Message: message,
+					})
+				}
 			},
 		}),
 		OnStartup: func(ctx context.Context) {
-			a.mu.Lock()
-			a.windowCtx = ctx
-			a.mu.Unlock()
 			waitForHandoff(a.log, other)
-			a.emit = func(event string, data any) { runtime.EventsEmit(ctx, event, data) }
-			a.openFile = func(title string) (string, error) {
-				return runtime.OpenFileDialog(ctx, runtime.OpenDialogOptions{
-					Title: title,
-					Filters: []runtime.FileFilter{
-						{DisplayName: "Videos (MP4, MOV, WebM, MKV)", Pattern: "*.mp4;*.m4v;*.mov;*.webm;*.mkv"},
-					},
-				})
-			}
 			runtime.OnFileDrop(ctx, func(_, _ int, paths []string) { a.filesDropped(paths) })
 			if startErr = a.startup(ctx); startErr != nil {
 				runtime.LogError(ctx, startErr.Error())
