@@ -197,17 +197,17 @@ func freePort(host string, want int) int {
 // longer listens. An upload in progress is stopped first (a resumable one
 // stays resumable).
 func (a *App) stopLocal() {
+	// One critical section: begin refuses from here on, so the upload
+	// cancelled here is the only one waited for.
 	a.mu.Lock()
-	running := a.local != nil
-	a.mu.Unlock()
-	if !running {
+	if a.local == nil {
+		a.mu.Unlock()
 		return // an upload in progress goes to another server: it goes on
 	}
-	a.mu.Lock()
 	a.switching = true
-	a.mu.Unlock()
-	a.stopUpload()
-	a.mu.Lock()
+	if a.cancel != nil {
+		a.cancel()
+	}
 	uploading := a.uploading
 	a.mu.Unlock()
 	if uploading != nil {
@@ -264,6 +264,11 @@ type Info struct {
 func (a *App) Info() Info {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.infoLocked()
+}
+
+// infoLocked is Info with a.mu held.
+func (a *App) infoLocked() Info {
 	if a.settings.ServerURL != "" {
 		return Info{ServerURL: a.settings.ServerURL, Token: a.settings.Token, Version: Version}
 	}
@@ -350,17 +355,25 @@ func (a *App) progress(p upload.Progress) { a.emit(EventUploadProgress, p) }
 // begin marks an upload to the current server as running, and returns that
 // server, the upload's context and what ends it.
 func (a *App) begin() (Info, context.Context, func(), error) {
-	info := a.Info()
+	// The server is read and the upload registered under one lock, so that
+	// stopLocal, once it has set switching, sees every upload to stop.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.switching {
+		return Info{}, nil, nil, errSwitching
+	}
+	info := a.infoLocked()
 	if info.ServerURL == "" {
 		return Info{}, nil, nil, errors.New("no server: set one in the settings")
 	}
-	ctx, cancel := context.WithCancel(a.baseContext())
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	if a.cancel != nil {
-		cancel()
 		return Info{}, nil, nil, errors.New("an upload is already running")
 	}
+	base := a.windowCtx
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, cancel := context.WithCancel(base)
 	uploading := make(chan struct{})
 	a.cancel, a.running, a.terminate, a.uploading = cancel, "", false, uploading
 	return info, ctx, func() {
@@ -371,6 +384,10 @@ func (a *App) begin() (Info, context.Context, func(), error) {
 		close(uploading)
 	}, nil
 }
+
+// errSwitching refuses an upload while the built-in server stops because
+// another server was chosen.
+var errSwitching = errors.New("the built-in server stops for another server: upload again once the new server is in use")
 
 // CancelUpload stops the upload in progress, if any; a resumable one is
 // ended on the server too (tus termination) and forgotten.

@@ -150,3 +150,27 @@ func TestStartupContextNoRace(t *testing.T) {
 		t.Errorf("got base context %v, want the window's", got)
 	}
 }
+
+// While the built-in server stops for another one, no upload begins: the
+// stop waits only for the upload it cancelled, and a queued one does not
+// slip in to the server going away.
+func TestBeginRefusedWhileSwitching(t *testing.T) {
+	a := NewApp(filepath.Join(t.TempDir(), "settings.json"))
+	a.settings.ServerURL = "http://127.0.0.1:9"
+	a.switching = true
+	if _, _, done, err := a.begin(); err == nil {
+		done()
+		t.Fatal("got an upload begun while the built-in server stops, want it refused")
+	} else if !strings.Contains(err.Error(), "stops for another server") {
+		t.Errorf("got %q, want the built-in server stopping for another server", err)
+	}
+	a.switching = false
+	info, _, done, err := a.begin()
+	if err != nil {
+		t.Fatalf("got %v once the switch is over, want the upload begun", err)
+	}
+	defer done()
+	if info.ServerURL != "http://127.0.0.1:9" {
+		t.Errorf("got server %q, want http://127.0.0.1:9", info.ServerURL)
+	}
+}
