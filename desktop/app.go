@@ -37,6 +37,10 @@ type App struct {
 	client       *http.Client
 	log          *slog.Logger
 
+	// switchMu makes settings changes (startup, SaveSettings) one at a
+	// time; it is taken before mu, and held across the server check.
+	switchMu sync.Mutex
+
 	mu       sync.Mutex
 	settings Settings
 	local    *app.Server
@@ -92,6 +96,8 @@ func NewApp(settingsPath string) *App {
 // startup keeps the window's context, loads the settings and, when no server
 // is configured, starts one inside the app on local storage.
 func (a *App) startup(ctx context.Context) error {
+	a.switchMu.Lock()
+	defer a.switchMu.Unlock()
 	a.mu.Lock()
 	a.windowCtx = ctx
 	a.mu.Unlock()
@@ -298,6 +304,8 @@ func (a *App) Settings() Settings {
 // saved and the error says why. Using another server stops the built-in one
 // (after stopping an upload to it); going back starts it again.
 func (a *App) SaveSettings(serverURL, token string) error {
+	a.switchMu.Lock()
+	defer a.switchMu.Unlock()
 	a.mu.Lock()
 	s := a.settings
 	a.mu.Unlock()
@@ -310,12 +318,19 @@ func (a *App) SaveSettings(serverURL, token string) error {
 			return err
 		}
 	}
-	if err := s.Save(a.settingsPath); err != nil {
+	// The settings as they are now (the built-in server may have kept its
+	// port during the check), with this address and token.
+	a.mu.Lock()
+	s = a.settings
+	s.ServerURL, s.Token = serverURL, token
+	err := s.Save(a.settingsPath)
+	if err == nil {
+		a.settings = s
+	}
+	a.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("save settings: %w", err)
 	}
-	a.mu.Lock()
-	a.settings = s
-	a.mu.Unlock()
 	if serverURL == "" {
 		return a.startLocal()
 	}
