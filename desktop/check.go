@@ -2,10 +2,14 @@ package desktop
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -32,9 +36,14 @@ type CheckError struct {
 	Code    string
 	Status  int // the HTTP status, 0 when there was no answer
 	Message string
+	// Err is why no answer came (a connection, name or certificate
+	// error), nil when one came.
+	Err error
 }
 
 func (e *CheckError) Error() string { return "Not saved: " + e.Message }
+
+func (e *CheckError) Unwrap() error { return e.Err }
 
 // checkServer asks server whether it is an AssetLab server (GET /api/config
 // answers its client config) and whether it takes token (GET /api/videos,
@@ -103,14 +112,37 @@ func checkGet(ctx context.Context, client *http.Client, url, token string) (*htt
 	return client.Do(req)
 }
 
-// noAnswer says why no answer came: the time ran out, or the address could
+// noAnswer says why no answer came: the time ran out, the server's
+// certificate is not trusted, its name is not known, or the address could
 // not be reached at all.
 func noAnswer(ctx context.Context, server string, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &CheckError{Code: CheckUnreachable, Message: fmt.Sprintf(
-			"the server at %s did not answer within %d seconds. Check the address and your connection.",
-			server, int(checkTimeout/time.Second))}
+	slog.Warn("the server check got no answer", slog.String("server", server), slog.Any("err", err))
+	ce := &CheckError{Code: CheckUnreachable, Err: err}
+	var (
+		hostErr  x509.HostnameError
+		authErr  x509.UnknownAuthorityError
+		certErr  *tls.CertificateVerificationError
+		dnsErr   *net.DNSError
+		timedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
+	)
+	switch {
+	case timedOut:
+		ce.Message = fmt.Sprintf("the server at %s did not answer within %d seconds. Check the address and your connection.",
+			server, int(checkTimeout/time.Second))
+	case errors.As(err, &hostErr):
+		ce.Message = fmt.Sprintf("the server at %s has a certificate made out for another name (%s). Check the address, or ask its administrator.",
+			server, hostErr.Error())
+	case errors.As(err, &authErr):
+		ce.Message = fmt.Sprintf("the server at %s has a certificate this computer does not trust "+
+			"(self-signed, or from an unknown authority). Ask its administrator for a trusted certificate.", server)
+	case errors.As(err, &certErr):
+		ce.Message = fmt.Sprintf("the server at %s has a certificate that is not valid (%s). Ask its administrator.",
+			server, certErr.Err)
+	case errors.As(err, &dnsErr):
+		ce.Message = fmt.Sprintf("the name %s is not known. Check the address.", dnsErr.Name)
+	default:
+		ce.Message = fmt.Sprintf("the server at %s cannot be reached. Check the address and your connection, "+
+			"and that the server is running.", server)
 	}
-	return &CheckError{Code: CheckUnreachable, Message: fmt.Sprintf(
-		"the server at %s cannot be reached. Check the address and your connection, and that the server is running.", server)}
+	return ce
 }
