@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -25,6 +26,7 @@ const (
 	CheckNotAssetLab  = "not_assetlab"  // something answers, but not an AssetLab server
 	CheckTokenRefused = "token_refused" // the server refused the token (401)
 	CheckHTTPError    = "http_error"    // any other error answer
+	CheckRedirected   = "redirected"    // the server answers at another address (http → https)
 )
 
 // An answer is read for its JSON up to this size.
@@ -64,6 +66,12 @@ func checkServer(ctx context.Context, client *http.Client, server, token string)
 	}
 	decodeErr := json.NewDecoder(io.LimitReader(resp.Body, checkBodyLimit)).Decode(&cfg)
 	resp.Body.Close()
+	// The client follows redirects; uploads (POST, tus PATCH) would not get
+	// through one, so the address saved must be where the server answers.
+	if at, moved := movedTo(server, resp.Request.URL); moved {
+		return &CheckError{Code: CheckRedirected, Status: resp.StatusCode, Message: fmt.Sprintf(
+			"the server answers at %s: use that address.", at)}
+	}
 	switch {
 	case resp.StatusCode >= 500:
 		return &CheckError{Code: CheckHTTPError, Status: resp.StatusCode, Message: fmt.Sprintf(
@@ -98,6 +106,24 @@ func checkServer(ctx context.Context, client *http.Client, server, token string)
 		}
 		return &CheckError{Code: CheckHTTPError, Status: resp.StatusCode, Message: msg + "."}
 	}
+}
+
+// movedTo is the address the server answered at, when its scheme or host is
+// not those of server: final is the URL of the request that got the answer
+// to server+"/api/config".
+func movedTo(server string, final *url.URL) (string, bool) {
+	given, err := url.Parse(server)
+	if err != nil || final == nil {
+		return "", false
+	}
+	if strings.EqualFold(given.Scheme, final.Scheme) && strings.EqualFold(given.Host, final.Host) {
+		return "", false
+	}
+	at := *final
+	at.RawQuery, at.Fragment = "", ""
+	at.Path = strings.TrimSuffix(at.Path, "/api/config")
+	at.RawPath = ""
+	return at.String(), true
 }
 
 func checkGet(ctx context.Context, client *http.Client, url, token string) (*http.Response, error) {

@@ -76,3 +76,34 @@ func TestCheckNoAnswerSaysWhy(t *testing.T) {
 		t.Errorf("got %#v, want the DNS error kept", err)
 	}
 }
+
+// An http:// address that sends the client on to https:// (or to another
+// host) is not saved: uploads would not follow the redirect. The check says
+// where the server answers.
+func TestCheckRefusesARedirectedAddress(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/config" {
+			w.Write([]byte(`{"max_upload_bytes":1000,"qualities":[],"features":{}}`))
+			return
+		}
+		w.Write([]byte(`{"videos":[]}`))
+	}))
+	defer srv.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, srv.URL+r.URL.Path, http.StatusMovedPermanently)
+	}))
+	defer redirect.Close()
+
+	err := checkServer(context.Background(), srv.Client(), redirect.URL, "tok")
+	var ce *CheckError
+	if !errors.As(err, &ce) || ce.Code != CheckRedirected {
+		t.Fatalf("got %v, want a CheckError %s", err, CheckRedirected)
+	}
+	if want := "the server answers at " + srv.URL + ": use that address"; !strings.Contains(err.Error(), want) {
+		t.Errorf("got %q, want %q in it", err, want)
+	}
+	if err := checkServer(context.Background(), srv.Client(), srv.URL, "tok"); err != nil {
+		t.Errorf("the address it answers at: got %v, want it taken", err)
+	}
+}
