@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -64,10 +63,12 @@ type App struct {
 	// upload.StateFile(), in the XDG state folder.
 	statePath string
 
-	// startVideo is a video to open at launch (from the command line), and
+	// startRoute is the page to open at launch (a video's, from the command
+	// line or a second launch) until the UI takes it (routeTaken), and
 	// startFiles the files to upload until the UI takes them (filesTaken;
 	// see open.go).
-	startVideo string
+	startRoute string
+	routeTaken bool
 	startFiles []string
 	filesTaken bool
 
@@ -423,15 +424,6 @@ func (a *App) stopUpload() {
 	if a.cancel != nil {
 		a.cancel()
 	}
-}
-
-// StartRoute is the page to open at launch: the watch page of a video ID (or
-// a watch link) given on the command line, or "" for the upload page.
-func (a *App) StartRoute() string {
-	if id := videoRef.FindString(strings.ToLower(a.startVideo)); id != "" {
-		return "/watch/" + id
-	}
-	return ""
 }
 
 var videoRef = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)

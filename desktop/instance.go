@@ -33,7 +33,8 @@ func (a *App) singleInstance() *options.SingleInstanceLock {
 }
 
 // secondLaunch takes another launch's arguments as if given to this one:
-// its files join the uploads (as dropped files do), its video opens.
+// its files join the uploads (as dropped files do), its video opens (at
+// once, or as the start page when the UI has not asked for it yet).
 func (a *App) secondLaunch(d options.SecondInstanceData) {
 	l := parseLaunch(a.log, d.WorkingDirectory, d.Args)
 	a.log.Info("launched again", slog.Int("files", len(l.Files)), slog.String("route", l.Route))
@@ -41,7 +42,7 @@ func (a *App) secondLaunch(d options.SecondInstanceData) {
 		a.handFiles(l.Files)
 	}
 	if l.Route != "" {
-		a.emit(EventNavigate, l.Route)
+		a.handRoute(l.Route)
 	}
 }
 

@@ -114,6 +114,31 @@ func (a *App) StartFiles() []string {
 	return files
 }
 
+// StartRoute is the page to open at launch: the watch page of a video ID (or
+// a watch link) given on the command line, or of the latest second launch
+// that came before the UI asked; "" for the upload page. The UI asks once,
+// when it listens for "navigate".
+func (a *App) StartRoute() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	route := a.startRoute
+	a.startRoute, a.routeTaken = "", true
+	return route
+}
+
+// handRoute opens a page in the UI: at once with "navigate", or, before the
+// UI listens, as the start route.
+func (a *App) handRoute(route string) {
+	a.mu.Lock()
+	if !a.routeTaken {
+		a.startRoute = route
+		a.mu.Unlock()
+		return
+	}
+	a.mu.Unlock()
+	a.emit(EventNavigate, route)
+}
+
 // handFiles gives files to the UI: at once as "files:dropped", or, before
 // the UI listens, with the command line's files.
 func (a *App) handFiles(files []string) {

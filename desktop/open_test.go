@@ -116,16 +116,24 @@ func TestSecondLaunch(t *testing.T) {
 			events = append(events, name+" "+d)
 		}
 	}
-	// Before the UI listens, the files wait with the command line's.
+	// Before the UI listens, the files wait with the command line's, and
+	// the video as the start page.
 	a.startFiles = []string{"/home/me/first.mp4"}
 	early := filepath.Join(dir, "early.mp4")
 	os.WriteFile(early, []byte("video"), 0o644)
-	a.secondLaunch(options.SecondInstanceData{Args: []string{early}, WorkingDirectory: "/"})
+	earlyID := "ffffffff-4f1d-4c3e-9a57-2d8e5f3b1a90"
+	a.secondLaunch(options.SecondInstanceData{Args: []string{early, earlyID}, WorkingDirectory: "/"})
 	if len(events) != 0 {
 		t.Fatalf("events before the UI listens: got %q, want none", events)
 	}
 	if got, want := a.StartFiles(), []string{"/home/me/first.mp4", early}; !slices.Equal(got, want) {
 		t.Fatalf("StartFiles: got %q, want %q", got, want)
+	}
+	if got, want := a.StartRoute(), "/watch/"+earlyID; got != want {
+		t.Fatalf("StartRoute: got %q, want %q", got, want)
+	}
+	if got := a.StartRoute(); got != "" {
+		t.Errorf("StartRoute asked again: got %q, want it given once", got)
 	}
 
 	a.secondLaunch(options.SecondInstanceData{Args: []string{"clip.mp4", "missing.mp4", id}, WorkingDirectory: dir})

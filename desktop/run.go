@@ -25,7 +25,7 @@ func Run() error {
 	a := NewApp(path)
 	wd, _ := os.Getwd()
 	l := parseLaunch(a.log, wd, os.Args[1:])
-	a.startVideo, a.startFiles = l.Route, l.Files
+	a.startRoute, a.startFiles = l.Route, l.Files
 	// Set before the window starts: the window is reached through its
 	// context, nil until OnStartup has it.
 	a.emit = func(event string, data any) {
