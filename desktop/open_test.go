@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wailsapp/wails/v2/pkg/options"
 )
@@ -175,5 +176,41 @@ func TestArgPath(t *testing.T) {
 		if got != tt.want || isURI != tt.wantURI || (err != nil) != tt.wantRemote {
 			t.Errorf("%s %s: got %q, %v, %v; want %q, %v, error %v", tt.goos, tt.arg, got, isURI, err, tt.want, tt.wantURI, tt.wantRemote)
 		}
+	}
+}
+
+// A second launch waits for the running instance only while one runs: it
+// goes on as soon as none owns the name any more, and at the latest at the
+// limit.
+func TestWaitForHandoff(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	for _, tc := range []struct {
+		name      string
+		other     bool
+		ownedFor  int // how many asks find another instance
+		wantAsks  int
+		wantOther bool
+	}{
+		{"no other instance at launch", false, 0, 0, false},
+		{"the other instance goes after two asks", true, 2, 3, false},
+		{"the other instance stays", true, 1 << 30, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			asks := 0
+			still := func() bool {
+				asks++
+				return asks <= tc.ownedFor
+			}
+			got := waitForHandoff(log, tc.other, still, time.Millisecond, 200*time.Millisecond)
+			if got != tc.wantOther {
+				t.Errorf("got other instance %v, want %v", got, tc.wantOther)
+			}
+			if tc.wantAsks > 0 && asks != tc.wantAsks {
+				t.Errorf("got %d asks, want %d (none once it is gone)", asks, tc.wantAsks)
+			}
+			if tc.wantOther && asks < 2 {
+				t.Errorf("got %d asks, want it asked until the limit", asks)
+			}
+		})
 	}
 }

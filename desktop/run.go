@@ -74,7 +74,7 @@ func Run() error {
 			},
 		}),
 		OnStartup: func(ctx context.Context) {
-			waitForHandoff(a.log, other)
+			waitForHandoff(a.log, other, otherInstance, handoffPoll, handoffWait)
 			runtime.OnFileDrop(ctx, func(_, _ int, paths []string) { a.filesDropped(paths) })
 			if startErr = a.startup(ctx); startErr != nil {
 				runtime.LogError(ctx, startErr.Error())
