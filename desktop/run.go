@@ -54,6 +54,7 @@ func Run() error {
 		MinWidth:  400,
 		MinHeight: 500,
 		Linux:     linuxOptions(),
+		Mac:       a.macOptions(),
 		AssetServer: &assetserver.Options{
 			Assets: frontend.Dist(),
 		},
