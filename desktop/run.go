@@ -75,6 +75,10 @@ func Run() error {
 			},
 		}),
 		OnStartup: func(ctx context.Context) {
+			// Known before the handoff wait, for the menu's Quit and About.
+			a.mu.Lock()
+			a.windowCtx = ctx
+			a.mu.Unlock()
 			waitForHandoff(a.log, other, otherInstance, handoffPoll, handoffWait)
 			runtime.OnFileDrop(ctx, func(_, _ int, paths []string) { a.filesDropped(paths) })
 			if startErr = a.startup(ctx); startErr != nil {
