@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -33,10 +32,13 @@ const (
 // App is bound to the UI: its exported methods are what the web UI calls
 // when it runs inside the desktop app.
 type App struct {
-	ctx          context.Context
 	settingsPath string
 	client       *http.Client
 	log          *slog.Logger
+
+	// switchMu makes settings changes (startup, SaveSettings) one at a
+	// time; it is taken before mu, and held across the server check.
+	switchMu sync.Mutex
 
 	mu       sync.Mutex
 	settings Settings
@@ -61,18 +63,22 @@ type App struct {
 	// upload.StateFile(), in the XDG state folder.
 	statePath string
 
-	// startVideo is a video to open at launch (from the command line), and
+	// startRoute is the page to open at launch (a video's, from the command
+	// line or a second launch) until the UI takes it (routeTaken), and
 	// startFiles the files to upload until the UI takes them (filesTaken;
 	// see open.go).
-	startVideo string
+	startRoute string
+	routeTaken bool
 	startFiles []string
 	filesTaken bool
 
 	// windowCtx reaches the window through the Wails runtime (nil before
-	// it starts).
+	// it starts), and is the base of the app's requests.
 	windowCtx context.Context
 
 	// emit and openFile reach the webview and the OS; tests replace them.
+	// They are set once, before the window starts (Wails calls the app from
+	// several goroutines: bound methods, menu, a second launch's handoff).
 	emit     func(event string, data any)
 	openFile func(title string) (string, error)
 }
@@ -88,10 +94,14 @@ func NewApp(settingsPath string) *App {
 	}
 }
 
-// startup loads the settings and, when no server is configured, starts one
-// inside the app on local storage.
+// startup keeps the window's context, loads the settings and, when no server
+// is configured, starts one inside the app on local storage.
 func (a *App) startup(ctx context.Context) error {
-	a.ctx = ctx
+	a.switchMu.Lock()
+	defer a.switchMu.Unlock()
+	a.mu.Lock()
+	a.windowCtx = ctx
+	a.mu.Unlock()
 	s, err := LoadSettings(a.settingsPath)
 	if err != nil {
 		a.log.Warn("settings unreadable; starting afresh", slog.Any("err", err))
@@ -194,17 +204,17 @@ func freePort(host string, want int) int {
 // longer listens. An upload in progress is stopped first (a resumable one
 // stays resumable).
 func (a *App) stopLocal() {
+	// One critical section: begin refuses from here on, so the upload
+	// cancelled here is the only one waited for.
 	a.mu.Lock()
-	running := a.local != nil
-	a.mu.Unlock()
-	if !running {
+	if a.local == nil {
+		a.mu.Unlock()
 		return // an upload in progress goes to another server: it goes on
 	}
-	a.mu.Lock()
 	a.switching = true
-	a.mu.Unlock()
-	a.stopUpload()
-	a.mu.Lock()
+	if a.cancel != nil {
+		a.cancel()
+	}
 	uploading := a.uploading
 	a.mu.Unlock()
 	if uploading != nil {
@@ -261,6 +271,11 @@ type Info struct {
 func (a *App) Info() Info {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.infoLocked()
+}
+
+// infoLocked is Info with a.mu held.
+func (a *App) infoLocked() Info {
 	if a.settings.ServerURL != "" {
 		return Info{ServerURL: a.settings.ServerURL, Token: a.settings.Token, Version: Version}
 	}
@@ -290,6 +305,8 @@ func (a *App) Settings() Settings {
 // saved and the error says why. Using another server stops the built-in one
 // (after stopping an upload to it); going back starts it again.
 func (a *App) SaveSettings(serverURL, token string) error {
+	a.switchMu.Lock()
+	defer a.switchMu.Unlock()
 	a.mu.Lock()
 	s := a.settings
 	a.mu.Unlock()
@@ -302,12 +319,19 @@ func (a *App) SaveSettings(serverURL, token string) error {
 			return err
 		}
 	}
-	if err := s.Save(a.settingsPath); err != nil {
+	// The settings as they are now (the built-in server may have kept its
+	// port during the check), with this address and token.
+	a.mu.Lock()
+	s = a.settings
+	s.ServerURL, s.Token = serverURL, token
+	err := s.Save(a.settingsPath)
+	if err == nil {
+		a.settings = s
+	}
+	a.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("save settings: %w", err)
 	}
-	a.mu.Lock()
-	a.settings = s
-	a.mu.Unlock()
 	if serverURL == "" {
 		return a.startLocal()
 	}
@@ -347,17 +371,25 @@ func (a *App) progress(p upload.Progress) { a.emit(EventUploadProgress, p) }
 // begin marks an upload to the current server as running, and returns that
 // server, the upload's context and what ends it.
 func (a *App) begin() (Info, context.Context, func(), error) {
-	info := a.Info()
+	// The server is read and the upload registered under one lock, so that
+	// stopLocal, once it has set switching, sees every upload to stop.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.switching {
+		return Info{}, nil, nil, errSwitching
+	}
+	info := a.infoLocked()
 	if info.ServerURL == "" {
 		return Info{}, nil, nil, errors.New("no server: set one in the settings")
 	}
-	ctx, cancel := context.WithCancel(a.baseContext())
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	if a.cancel != nil {
-		cancel()
 		return Info{}, nil, nil, errors.New("an upload is already running")
 	}
+	base := a.windowCtx
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, cancel := context.WithCancel(base)
 	uploading := make(chan struct{})
 	a.cancel, a.running, a.terminate, a.uploading = cancel, "", false, uploading
 	return info, ctx, func() {
@@ -368,6 +400,10 @@ func (a *App) begin() (Info, context.Context, func(), error) {
 		close(uploading)
 	}, nil
 }
+
+// errSwitching refuses an upload while the built-in server stops because
+// another server was chosen.
+var errSwitching = errors.New("the built-in server stops for another server: upload again once the new server is in use")
 
 // CancelUpload stops the upload in progress, if any; a resumable one is
 // ended on the server too (tus termination) and forgotten.
@@ -390,15 +426,6 @@ func (a *App) stopUpload() {
 	}
 }
 
-// StartRoute is the page to open at launch: the watch page of a video ID (or
-// a watch link) given on the command line, or "" for the upload page.
-func (a *App) StartRoute() string {
-	if id := videoRef.FindString(strings.ToLower(a.startVideo)); id != "" {
-		return "/watch/" + id
-	}
-	return ""
-}
-
 var videoRef = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 // Status reads a video's transcoding status.
@@ -406,9 +433,11 @@ func (a *App) Status(id string) (upload.Status, error) {
 	return upload.GetStatus(a.baseContext(), a.client, a.Info().ServerURL, id)
 }
 
+// baseContext is the window's context, that ends when the window closes;
+// Background before it starts.
 func (a *App) baseContext() context.Context {
-	if a.ctx != nil {
-		return a.ctx
+	if ctx := a.windowContext(); ctx != nil {
+		return ctx
 	}
 	return context.Background()
 }

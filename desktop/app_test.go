@@ -123,3 +123,54 @@ func TestCancelUploadFromTheUI(t *testing.T) {
 	}
 	assertNothingLeft(t, remote)
 }
+
+// The window's context comes while Wails already calls the app from other
+// goroutines (a second launch's handoff, bound methods): with -race, reading
+// the base context as startup keeps it is no data race.
+func TestStartupContextNoRace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "settings.json")
+	if err := (Settings{ServerURL: "http://127.0.0.1:9"}).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	a := NewApp(path)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 1000; i++ {
+			a.baseContext()
+		}
+	}()
+	if err := a.startup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if got := a.baseContext(); got != ctx {
+		t.Errorf("got base context %v, want the window's", got)
+	}
+}
+
+// While the built-in server stops for another one, no upload begins: the
+// stop waits only for the upload it cancelled, and a queued one does not
+// slip in to the server going away.
+func TestBeginRefusedWhileSwitching(t *testing.T) {
+	a := NewApp(filepath.Join(t.TempDir(), "settings.json"))
+	a.settings.ServerURL = "http://127.0.0.1:9"
+	a.switching = true
+	if _, _, done, err := a.begin(); err == nil {
+		done()
+		t.Fatal("got an upload begun while the built-in server stops, want it refused")
+	} else if !strings.Contains(err.Error(), "stops for another server") {
+		t.Errorf("got %q, want the built-in server stopping for another server", err)
+	}
+	a.switching = false
+	info, _, done, err := a.begin()
+	if err != nil {
+		t.Fatalf("got %v once the switch is over, want the upload begun", err)
+	}
+	defer done()
+	if info.ServerURL != "http://127.0.0.1:9" {
+		t.Errorf("got server %q, want http://127.0.0.1:9", info.ServerURL)
+	}
+}

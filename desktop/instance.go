@@ -18,7 +18,8 @@ const UniqueID = "app.assetlab.desktop"
 
 // singleInstance makes a second launch of the app hand its arguments (files
 // to upload, a video to open) to the window already open, which comes to
-// the front; the second process then exits (Wails exits it with status 1).
+// the front; the second process then exits (Wails exits it with status 1
+// on Linux, 0 on Windows and macOS).
 func (a *App) singleInstance() *options.SingleInstanceLock {
 	return &options.SingleInstanceLock{
 		UniqueId: UniqueID,
@@ -33,7 +34,8 @@ func (a *App) singleInstance() *options.SingleInstanceLock {
 }
 
 // secondLaunch takes another launch's arguments as if given to this one:
-// its files join the uploads (as dropped files do), its video opens.
+// its files join the uploads (as dropped files do), its video opens (at
+// once, or as the start page when the UI has not asked for it yet).
 func (a *App) secondLaunch(d options.SecondInstanceData) {
 	l := parseLaunch(a.log, d.WorkingDirectory, d.Args)
 	a.log.Info("launched again", slog.Int("files", len(l.Files)), slog.String("route", l.Route))
@@ -41,7 +43,7 @@ func (a *App) secondLaunch(d options.SecondInstanceData) {
 		a.handFiles(l.Files)
 	}
 	if l.Route != "" {
-		a.emit(EventNavigate, l.Route)
+		a.handRoute(l.Route)
 	}
 }
 
@@ -53,24 +55,39 @@ func (a *App) windowContext() context.Context {
 	return a.windowCtx
 }
 
-// handoffWait is how long a second launch waits before starting as an app
-// of its own: Wails runs OnStartup and its single-instance handoff at the
-// same time, and exits the process once the first instance has the
-// arguments (a D-Bus call, well under a second). Without the wait the
-// second process would start its own built-in server on the same data
-// folder as the running one for that moment. Should the handoff fail (the
-// first instance quit meanwhile), the launch goes on as a normal start.
-const handoffWait = 5 * time.Second
+// A second launch waits at most handoffWait, asking every handoffPoll,
+// before it starts as an app of its own: Wails runs OnStartup and its
+// single-instance handoff at the same time, and exits the process once the
+// first instance has the arguments (a D-Bus call, well under a second; with
+// status 1 on Linux, 0 on Windows). Without the wait the second process
+// would start its own built-in server on the same data folder as the
+// running one for that moment. Should the handoff fail (the first instance
+// quit meanwhile), the launch goes on as a normal start as soon as no other
+// process owns the name.
+const (
+	handoffWait = 5 * time.Second
+	handoffPoll = 100 * time.Millisecond
+)
 
-// waitForHandoff holds a launch back when another instance of the app ran
-// as it started (see handoffWait). Run asks otherInstance before Wails
-// takes the name for this process.
-func waitForHandoff(log *slog.Logger, other bool) {
+// waitForHandoff holds a launch back while another instance of the app
+// runs, if one ran as it started (other; Run asks otherInstance before
+// Wails takes the name for this process): until stillOther says it no
+// longer does, or limit has passed. It tells whether one still ran then.
+func waitForHandoff(log *slog.Logger, other bool, stillOther func() bool, poll, limit time.Duration) bool {
 	if !other {
-		return
+		return false
 	}
 	log.Info("another instance runs: handing this launch over to it")
-	time.Sleep(handoffWait)
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		time.Sleep(poll)
+		if !stillOther() {
+			log.Info("the other instance is gone: starting on its own")
+			return false
+		}
+	}
+	log.Warn("the other instance did not take this launch in time: starting on its own")
+	return true
 }
 
 // dbusName is the name Wails' Linux single-instance lock takes on the

@@ -1,15 +1,27 @@
 package desktop
 
-import "github.com/godbus/dbus/v5"
+import (
+	"os"
 
-// otherInstance tells whether another instance holds the app's D-Bus name.
+	"github.com/godbus/dbus/v5"
+)
+
+// otherInstance tells whether another process holds the app's D-Bus name
+// (not this one: once the first instance is gone, Wails takes the name for
+// this process).
 func otherInstance() bool {
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
 		return false
 	}
 	defer conn.Close()
-	var has bool
-	err = conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, dbusName(UniqueID)).Store(&has)
-	return err == nil && has
+	var owner string
+	if err := conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, dbusName(UniqueID)).Store(&owner); err != nil {
+		return false // no owner
+	}
+	var pid uint32
+	if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, owner).Store(&pid); err != nil {
+		return true
+	}
+	return int(pid) != os.Getpid()
 }

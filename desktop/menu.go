@@ -1,8 +1,6 @@
 package desktop
 
 import (
-	goruntime "runtime"
-
 	"github.com/wailsapp/wails/v2/pkg/menu"
 	"github.com/wailsapp/wails/v2/pkg/menu/keys"
 )
@@ -22,12 +20,14 @@ type menuActions struct {
 	about func(title, message string)
 }
 
-// appMenu is the window's menu bar: File (upload, open a video, library,
-// quit), Edit (the system's cut, copy, paste and select all, which the
-// webview's fields take on macOS only through it) and Help.
-func (a *App) appMenu(do menuActions) *menu.Menu {
+// appMenu is the window's menu bar on the OS goos: File (upload, open a
+// video, library, quit) and Help; on macOS also the app menu (which has Quit,
+// Cmd+Q, so File has none) and Edit (the system's cut, copy, paste and select
+// all, which the webview's fields take on macOS only through it).
+func (a *App) appMenu(goos string, do menuActions) *menu.Menu {
+	mac := goos == "darwin"
 	m := menu.NewMenu()
-	if goruntime.GOOS == "darwin" {
+	if mac {
 		m.Append(menu.AppMenu())
 	}
 	file := m.AddSubmenu("File")
@@ -40,11 +40,16 @@ func (a *App) appMenu(do menuActions) *menu.Menu {
 	file.AddText("Library", keys.Combo("l", keys.CmdOrCtrlKey, keys.ShiftKey), func(*menu.CallbackData) {
 		a.emit(EventNavigate, "/library")
 	})
-	file.AddSeparator()
-	file.AddText("Quit", keys.CmdOrCtrl("q"), func(*menu.CallbackData) { do.quit() })
-	// Wails builds the Edit menu's items on macOS; Linux's and Windows'
+	if !mac {
+		file.AddSeparator()
+		file.AddText("Quit", keys.CmdOrCtrl("q"), func(*menu.CallbackData) { do.quit() })
+	}
+	// The Edit role has no label or items: Wails builds them on macOS only,
+	// and Windows would show it as a blank menu. Linux's and Windows'
 	// webviews take the same keys in their fields by themselves.
-	m.Append(menu.EditMenu())
+	if mac {
+		m.Append(menu.EditMenu())
+	}
 	help := m.AddSubmenu("Help")
 	help.AddText("About AssetLab", nil, func(*menu.CallbackData) {
 		do.about("About AssetLab", "AssetLab "+Version+"\n\nUpload videos and watch them streamed from your own server.")

@@ -10,8 +10,17 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/menu/keys"
 )
 
-// The menu bar's items, their keys, and what choosing each does.
+// The menu bar's items, their keys, and what choosing each does, on each
+// OS: macOS has the app menu (with Quit) and Edit, the others neither (an
+// Edit role would be a blank menu on Windows) but File → Quit.
 func TestAppMenu(t *testing.T) {
+	for _, goos := range []string{"linux", "windows", "darwin"} {
+		t.Run(goos, func(t *testing.T) { testAppMenu(t, goos) })
+	}
+}
+
+func testAppMenu(t *testing.T, goos string) {
+	mac := goos == "darwin"
 	a := NewApp(filepath.Join(t.TempDir(), "settings.json"))
 	var events []string
 	a.emit = func(name string, data any) {
@@ -21,7 +30,7 @@ func TestAppMenu(t *testing.T) {
 		events = append(events, name)
 	}
 	quit, about := 0, ""
-	m := a.appMenu(menuActions{quit: func() { quit++ }, about: func(title, msg string) { about = title + ": " + msg }})
+	m := a.appMenu(goos, menuActions{quit: func() { quit++ }, about: func(title, msg string) { about = title + ": " + msg }})
 
 	item := func(path ...string) *menu.MenuItem {
 		t.Helper()
@@ -64,13 +73,22 @@ func TestAppMenu(t *testing.T) {
 		}
 	}
 
-	q := item("File", "Quit")
-	if q.Accelerator == nil || q.Accelerator.Key != "q" {
-		t.Errorf("Quit: got key %+v, want CmdOrCtrl+Q", q.Accelerator)
+	hasQuit := false
+	for _, it := range item("File").SubMenu.Items {
+		hasQuit = hasQuit || it.Label == "Quit"
 	}
-	q.Click(nil)
-	if quit != 1 {
-		t.Errorf("Quit: got %d quits, want 1", quit)
+	if hasQuit != !mac {
+		t.Errorf("File → Quit: got %v, want %v (macOS quits from the app menu)", hasQuit, !mac)
+	}
+	if !mac {
+		q := item("File", "Quit")
+		if q.Accelerator == nil || q.Accelerator.Key != "q" {
+			t.Errorf("Quit: got key %+v, want CmdOrCtrl+Q", q.Accelerator)
+		}
+		q.Click(nil)
+		if quit != 1 {
+			t.Errorf("Quit: got %d quits, want 1", quit)
+		}
 	}
 	old := Version
 	Version = "v1.2.3-test"
@@ -79,11 +97,15 @@ func TestAppMenu(t *testing.T) {
 	if !strings.HasPrefix(about, "About AssetLab: ") || !strings.Contains(about, "v1.2.3-test") {
 		t.Errorf("About: got %q, want the version in it", about)
 	}
-	hasEdit := false
+	hasEdit, hasApp := false, false
 	for _, it := range m.Items {
 		hasEdit = hasEdit || it.Role == menu.EditMenuRole
+		hasApp = hasApp || it.Role == menu.AppMenuRole
+		if it.Role == 0 && it.Label == "" {
+			t.Errorf("a top-level menu with no label and no role: %+v", it)
+		}
 	}
-	if !hasEdit {
-		t.Error("no Edit menu (menu.EditMenu)")
+	if hasEdit != mac || hasApp != mac {
+		t.Errorf("got Edit menu %v and app menu %v, want both %v", hasEdit, hasApp, mac)
 	}
 }

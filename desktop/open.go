@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -29,7 +30,7 @@ type Launch struct {
 func parseLaunch(log *slog.Logger, dir string, args []string) Launch {
 	var l Launch
 	for _, arg := range args {
-		path, isURI, err := argPath(arg)
+		path, isURI, err := argPath(runtime.GOOS, arg)
 		if err != nil {
 			log.Info("argument left out: not a usable file URI", slog.String("arg", arg), slog.Any("err", err))
 			continue
@@ -63,9 +64,12 @@ func parseLaunch(log *slog.Logger, dir string, args []string) Launch {
 	return l
 }
 
-// argPath is the local path an argument names: a file:// URI's path, or the
-// argument itself when it is no URL ("" for a URL of another scheme).
-func argPath(arg string) (path string, isURI bool, err error) {
+// argPath is the local path an argument names on the OS goos: a file://
+// URI's path, or the argument itself when it is no URL ("" for a URL of
+// another scheme). On Windows a URI's path /C:/Users/… is C:\Users\…, and
+// one naming another host is that share's UNC path (\\nas\share\…); other
+// OSes cannot open a file on another host by its path.
+func argPath(goos, arg string) (path string, isURI bool, err error) {
 	if !strings.HasPrefix(strings.ToLower(arg), "file:") {
 		if strings.Contains(arg, "://") {
 			return "", false, nil
@@ -76,10 +80,24 @@ func argPath(arg string) (path string, isURI bool, err error) {
 	if err != nil {
 		return "", true, err
 	}
-	if u.Host != "" && u.Host != "localhost" {
-		return "", true, &url.Error{Op: "open", URL: arg, Err: errRemoteFile}
+	remote := u.Host != "" && !strings.EqualFold(u.Host, "localhost")
+	if goos != "windows" {
+		if remote {
+			return "", true, &url.Error{Op: "open", URL: arg, Err: errRemoteFile}
+		}
+		return filepath.FromSlash(u.Path), true, nil
 	}
-	return filepath.FromSlash(u.Path), true, nil
+	p := u.Path
+	if len(p) >= 3 && p[0] == '/' && p[2] == ':' && ('a' <= p[1] && p[1] <= 'z' || 'A' <= p[1] && p[1] <= 'Z') {
+		p = p[1:] // /C:/Users/… is the drive path C:/Users/…
+	}
+	// Not filepath.FromSlash: it converts for the OS the app was built for,
+	// and this is the Windows form whatever the build.
+	p = strings.ReplaceAll(p, "/", `\`)
+	if remote {
+		return `\\` + u.Host + p, true, nil
+	}
+	return p, true, nil
 }
 
 var errRemoteFile = errors.New("file on another host")
@@ -94,6 +112,31 @@ func (a *App) StartFiles() []string {
 	files := a.startFiles
 	a.startFiles, a.filesTaken = nil, true
 	return files
+}
+
+// StartRoute is the page to open at launch: the watch page of a video ID (or
+// a watch link) given on the command line, or of the latest second launch
+// that came before the UI asked; "" for the upload page. The UI asks once,
+// when it listens for "navigate".
+func (a *App) StartRoute() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	route := a.startRoute
+	a.startRoute, a.routeTaken = "", true
+	return route
+}
+
+// handRoute opens a page in the UI: at once with "navigate", or, before the
+// UI listens, as the start route.
+func (a *App) handRoute(route string) {
+	a.mu.Lock()
+	if !a.routeTaken {
+		a.startRoute = route
+		a.mu.Unlock()
+		return
+	}
+	a.mu.Unlock()
+	a.emit(EventNavigate, route)
 }
 
 // handFiles gives files to the UI: at once as "files:dropped", or, before

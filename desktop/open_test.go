@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wailsapp/wails/v2/pkg/options"
 )
@@ -116,16 +117,24 @@ func TestSecondLaunch(t *testing.T) {
 			events = append(events, name+" "+d)
 		}
 	}
-	// Before the UI listens, the files wait with the command line's.
+	// Before the UI listens, the files wait with the command line's, and
+	// the video as the start page.
 	a.startFiles = []string{"/home/me/first.mp4"}
 	early := filepath.Join(dir, "early.mp4")
 	os.WriteFile(early, []byte("video"), 0o644)
-	a.secondLaunch(options.SecondInstanceData{Args: []string{early}, WorkingDirectory: "/"})
+	earlyID := "ffffffff-4f1d-4c3e-9a57-2d8e5f3b1a90"
+	a.secondLaunch(options.SecondInstanceData{Args: []string{early, earlyID}, WorkingDirectory: "/"})
 	if len(events) != 0 {
 		t.Fatalf("events before the UI listens: got %q, want none", events)
 	}
 	if got, want := a.StartFiles(), []string{"/home/me/first.mp4", early}; !slices.Equal(got, want) {
 		t.Fatalf("StartFiles: got %q, want %q", got, want)
+	}
+	if got, want := a.StartRoute(), "/watch/"+earlyID; got != want {
+		t.Fatalf("StartRoute: got %q, want %q", got, want)
+	}
+	if got := a.StartRoute(); got != "" {
+		t.Errorf("StartRoute asked again: got %q, want it given once", got)
 	}
 
 	a.secondLaunch(options.SecondInstanceData{Args: []string{"clip.mp4", "missing.mp4", id}, WorkingDirectory: dir})
@@ -139,5 +148,69 @@ func TestDBusName(t *testing.T) {
 	// The name Wails' Linux single-instance lock takes (single_instance.go).
 	if got, want := dbusName(UniqueID), "org.wails_app_app_assetlab_desktop.SingleInstance"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// file:// URIs as each OS's file manager passes them: Windows' drive paths
+// lose the slash before the drive letter, and another host's file is a UNC
+// path there, refused elsewhere.
+func TestArgPath(t *testing.T) {
+	tests := []struct {
+		goos, arg  string
+		want       string
+		wantURI    bool
+		wantRemote bool
+	}{
+		{"windows", "file:///C:/Users/Me/My%20Video.mp4", `C:\Users\Me\My Video.mp4`, true, false},
+		{"windows", "file://localhost/d:/clips/a.mkv", `d:\clips\a.mkv`, true, false},
+		{"windows", "file://nas/share/x.mp4", `\\nas\share\x.mp4`, true, false},
+		{"windows", `C:\Users\Me\a.mp4`, `C:\Users\Me\a.mp4`, false, false},
+		{"linux", "file:///home/me/My%20Video.mp4", "/home/me/My Video.mp4", true, false},
+		{"linux", "file://localhost/home/me/a.mp4", "/home/me/a.mp4", true, false},
+		{"linux", "file:///C:/x.mp4", "/C:/x.mp4", true, false},
+		{"linux", "file://nas/share/x.mp4", "", true, true},
+		{"linux", "https://example.com/a.mp4", "", false, false},
+	}
+	for _, tt := range tests {
+		got, isURI, err := argPath(tt.goos, tt.arg)
+		if got != tt.want || isURI != tt.wantURI || (err != nil) != tt.wantRemote {
+			t.Errorf("%s %s: got %q, %v, %v; want %q, %v, error %v", tt.goos, tt.arg, got, isURI, err, tt.want, tt.wantURI, tt.wantRemote)
+		}
+	}
+}
+
+// A second launch waits for the running instance only while one runs: it
+// goes on as soon as none owns the name any more, and at the latest at the
+// limit.
+func TestWaitForHandoff(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	for _, tc := range []struct {
+		name      string
+		other     bool
+		ownedFor  int // how many asks find another instance
+		wantAsks  int
+		wantOther bool
+	}{
+		{"no other instance at launch", false, 0, 0, false},
+		{"the other instance goes after two asks", true, 2, 3, false},
+		{"the other instance stays", true, 1 << 30, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			asks := 0
+			still := func() bool {
+				asks++
+				return asks <= tc.ownedFor
+			}
+			got := waitForHandoff(log, tc.other, still, time.Millisecond, 200*time.Millisecond)
+			if got != tc.wantOther {
+				t.Errorf("got other instance %v, want %v", got, tc.wantOther)
+			}
+			if tc.wantAsks > 0 && asks != tc.wantAsks {
+				t.Errorf("got %d asks, want %d (none once it is gone)", asks, tc.wantAsks)
+			}
+			if tc.wantOther && asks < 2 {
+				t.Errorf("got %d asks, want it asked until the limit", asks)
+			}
+		})
 	}
 }

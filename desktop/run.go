@@ -2,7 +2,9 @@ package desktop
 
 import (
 	"context"
+	"errors"
 	"os"
+	goruntime "runtime"
 
 	"github.com/assetlab/assetlab/frontend"
 	"github.com/wailsapp/wails/v2"
@@ -23,7 +25,26 @@ func Run() error {
 	a := NewApp(path)
 	wd, _ := os.Getwd()
 	l := parseLaunch(a.log, wd, os.Args[1:])
-	a.startVideo, a.startFiles = l.Route, l.Files
+	a.startRoute, a.startFiles = l.Route, l.Files
+	// Set before the window starts: the window is reached through its
+	// context, nil until OnStartup has it.
+	a.emit = func(event string, data any) {
+		if ctx := a.windowContext(); ctx != nil {
+			runtime.EventsEmit(ctx, event, data)
+		}
+	}
+	a.openFile = func(title string) (string, error) {
+		ctx := a.windowContext()
+		if ctx == nil {
+			return "", errors.New("the window is not open yet")
+		}
+		return runtime.OpenFileDialog(ctx, runtime.OpenDialogOptions{
+			Title: title,
+			Filters: []runtime.FileFilter{
+				{DisplayName: "Videos (MP4, MOV, WebM, MKV)", Pattern: "*.mp4;*.m4v;*.mov;*.webm;*.mkv"},
+			},
+		})
+	}
 	other := otherInstance()
 	var startErr error
 	return wails.Run(&options.App{
@@ -33,33 +54,32 @@ func Run() error {
 		MinWidth:  400,
 		MinHeight: 500,
 		Linux:     linuxOptions(),
+		Mac:       a.macOptions(),
 		AssetServer: &assetserver.Options{
 			Assets: frontend.Dist(),
 		},
 		DragAndDrop:        dragAndDrop,
 		SingleInstanceLock: a.singleInstance(),
-		Menu: a.appMenu(menuActions{
-			quit: func() { runtime.Quit(a.windowContext()) },
+		Menu: a.appMenu(goruntime.GOOS, menuActions{
+			quit: func() {
+				if ctx := a.windowContext(); ctx != nil {
+					runtime.Quit(ctx)
+				}
+			},
 			about: func(title, message string) {
-				runtime.MessageDialog(a.windowContext(), runtime.MessageDialogOptions{
-					Type: runtime.InfoDialog, Title: title, Message: message,
-				})
+				if ctx := a.windowContext(); ctx != nil {
+					runtime.MessageDialog(ctx, runtime.MessageDialogOptions{
+						Type: runtime.InfoDialog, Title: title, Message: message,
+					})
+				}
 			},
 		}),
 		OnStartup: func(ctx context.Context) {
+			// Known before the handoff wait, for the menu's Quit and About.
 			a.mu.Lock()
 			a.windowCtx = ctx
 			a.mu.Unlock()
-			waitForHandoff(a.log, other)
-			a.emit = func(event string, data any) { runtime.EventsEmit(ctx, event, data) }
-			a.openFile = func(title string) (string, error) {
-				return runtime.OpenFileDialog(ctx, runtime.OpenDialogOptions{
-					Title: title,
-					Filters: []runtime.FileFilter{
-						{DisplayName: "Videos (MP4, MOV, WebM, MKV)", Pattern: "*.mp4;*.m4v;*.mov;*.webm;*.mkv"},
-					},
-				})
-			}
+			waitForHandoff(a.log, other, otherInstance, handoffPoll, handoffWait)
 			runtime.OnFileDrop(ctx, func(_, _ int, paths []string) { a.filesDropped(paths) })
 			if startErr = a.startup(ctx); startErr != nil {
 				runtime.LogError(ctx, startErr.Error())

@@ -303,3 +303,41 @@ func TestSwitchingServersStopsTheBuiltInOne(t *testing.T) {
 		t.Errorf("PendingUploads: got %+v, %v; want the stopped upload, part sent", pending, err)
 	}
 }
+
+// Saving another server keeps the rest of the settings as they are when it
+// is saved, not as they were when its check began: a port the built-in
+// server kept meanwhile is not lost.
+func TestSaveSettingsKeepsAPortSavedDuringTheCheck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "settings.json")
+	a := NewApp(path)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/config" {
+			// What startLocal does as it gets its port.
+			a.mu.Lock()
+			s := a.settings
+			s.Port = 3005
+			if err := s.Save(path); err != nil {
+				t.Error(err)
+			}
+			a.settings = s
+			a.mu.Unlock()
+			io.WriteString(w, `{"max_upload_bytes":1000,"qualities":[],"features":{}}`)
+			return
+		}
+		io.WriteString(w, `{"videos":[]}`)
+	}))
+	defer srv.Close()
+	if err := a.SaveSettings(srv.URL, "tok"); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := LoadSettings(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []Settings{a.Settings(), saved} {
+		if s.Port != 3005 || s.ServerURL != srv.URL || s.Token != "tok" {
+			t.Errorf("got %+v, want port 3005 kept with server %s and token tok", s, srv.URL)
+		}
+	}
+}

@@ -120,7 +120,7 @@ func TestMenuKeysUnderXvfb(t *testing.T) {
 	}
 
 	// Help → About AssetLab, from the keyboard (F10 opens the menu bar's
-	// first menu; Help is the next one on Linux, where Edit has no items;
+	// first menu; Help is the next one, as Edit is on macOS only;
 	// About is its first item):
 	// a dialog with the app's version.
 	s.x("xdotool", "windowfocus", "--sync", ids[0])
