@@ -225,12 +225,19 @@ func (a *App) stopLocal() {
 	stop, stopped := a.stop, a.stopped
 	a.local, a.stop, a.stopped, a.lanURL, a.portMoved = nil, nil, nil, "", 0
 	a.mu.Unlock()
-	if stop != nil {
-		stop()
-		select {
-		case <-stopped:
-		case <-time.After(35 * time.Second):
-		}
+	stopServer(stop, stopped)
+}
+
+// stopServer stops a built-in server (stop nil: none) and waits until it has
+// stopped (stopped closed), or 35 s.
+func stopServer(stop context.CancelFunc, stopped <-chan struct{}) {
+	if stop == nil {
+		return
+	}
+	stop()
+	select {
+	case <-stopped:
+	case <-time.After(35 * time.Second):
 	}
 }
 
@@ -241,13 +248,7 @@ func (a *App) shutdown(context.Context) {
 	a.mu.Lock()
 	stop, stopped := a.stop, a.stopped
 	a.mu.Unlock()
-	if stop != nil {
-		stop()
-		select {
-		case <-stopped:
-		case <-time.After(35 * time.Second):
-		}
-	}
+	stopServer(stop, stopped)
 }
 
 // Info is what the UI shows about where it is connected.

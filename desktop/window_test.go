@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,11 +133,23 @@ func startApp(t *testing.T, bin, display, dir string, args ...string) (*exec.Cmd
 	}
 	app := exec.Command(bin, argv...)
 	app.Env = env
+	// In a process group of its own, with WebKit's helper processes, which
+	// write into dir too: all of them are gone before dir is removed.
+	app.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, _ := app.StderrPipe()
 	if err := app.Start(); err != nil {
 		t.Fatalf("start the app: %v", err)
 	}
-	t.Cleanup(func() { app.Process.Kill(); app.Wait() })
+	t.Cleanup(func() {
+		pgid := app.Process.Pid
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		app.Wait()
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			if syscall.Kill(-pgid, 0) != nil {
+				return
+			}
+		}
+	})
 
 	// The built-in server says where it listens.
 	found := make(chan string, 1)
